@@ -1,0 +1,43 @@
+"""Cardumen: the Flask application factory."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from server import config as config_mod
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    cfg = config_mod.load(overrides)
+    app = Flask(__name__)
+    app.config.update(cfg)
+    if not app.config["SECRET_KEY"]:
+        # Development only (production refuses to start without one): tokens
+        # then die with the process, which is what a throwaway key should do.
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    if not app.config["DATABASE_URL"]:
+        from server import localdb
+
+        cluster = localdb.ensure_cluster()
+        localdb.ensure_database(cluster.conninfo(), "cardumen")
+        app.config["DATABASE_URL"] = cluster.url("cardumen")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    import geo.messages
+    from server import api, db, errors, http, i18n
+
+    i18n.register(geo.messages.MESSAGES)
+    db.init_app(app, app.config["DATABASE_URL"])
+    http.init_app(app)
+    api.init_app(app)
+    errors.register(app)  # after flask-smorest, whose own handler it replaces
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    return app

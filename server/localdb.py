@@ -90,7 +90,7 @@ def _os_user() -> str | None:
 def _run(cmd: list[str], os_user: str | None, **kw: object) -> subprocess.CompletedProcess[str]:
     if os_user is not None:
         cmd = ["runuser", "-u", os_user, "--", *cmd]
-    return subprocess.run(cmd, text=True, capture_output=True, check=False, **kw)  # type: ignore[call-overload,no-any-return]
+    return subprocess.run(cmd, text=True, capture_output=True, check=False, **kw)  # type: ignore[call-overload]
 
 
 def _readable_by(path: Path, os_user: str | None) -> bool:

@@ -1,0 +1,274 @@
+"""The logbook's rules: storing, enriching, correcting and cancelling records.
+
+Functions take a Session and flush; the caller commits. Used by the sync
+endpoint, the REST corrections and the demo loader alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from geoalchemy2.shape import to_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+import geo
+from server.catches.models import Catch, Landing, QualityFlag, RecordStatus, Trip, TripRevision
+from server.db import new_id
+
+LATE_AFTER = timedelta(days=30)
+
+# The zones, FAO area and land test of many positions in one statement. The
+# land layer is stored subdivided (ST_Subdivide), so each test touches a few
+# small polygons through the GiST index instead of one huge coastline.
+_ENRICH = text("""
+    SELECT p.i,
+           (SELECT z.code FROM zone z
+             WHERE z.kind = 'fao_area' AND z.retired_at IS NULL
+               AND ST_Intersects(z.geom, p.g) ORDER BY z.code LIMIT 1) AS fao_area,
+           ARRAY(SELECT z.id FROM zone z
+                  WHERE z.kind NOT IN ('fao_area', 'land') AND z.retired_at IS NULL
+                    AND (z.valid_from IS NULL OR z.valid_from <= p.d)
+                    AND (z.valid_until IS NULL OR z.valid_until >= p.d)
+                    AND ST_Intersects(z.geom, p.g) ORDER BY z.id) AS zone_ids,
+           EXISTS (SELECT 1 FROM zone z
+                    WHERE z.kind = 'no_take' AND z.retired_at IS NULL
+                      AND (z.valid_from IS NULL OR z.valid_from <= p.d)
+                      AND (z.valid_until IS NULL OR z.valid_until >= p.d)
+                      AND ST_Intersects(z.geom, p.g)) AS no_take,
+           EXISTS (SELECT 1 FROM zone z WHERE z.kind = 'land' AND ST_Intersects(z.geom, p.g))
+           AND NOT EXISTS (SELECT 1 FROM zone z WHERE z.kind = 'inland_water'
+                            AND z.retired_at IS NULL AND ST_Intersects(z.geom, p.g)) AS on_land
+      FROM (SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g, d
+              FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[]),
+                          CAST(:d AS date[])) AS t(i, x, y, d)) p
+""")
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    fao_area: str | None
+    zone_ids: list[uuid.UUID]
+    flags: list[str]
+
+
+def enrich(sess: Session, points: Sequence[tuple[BaseGeometry | None, datetime]],
+           now: datetime) -> list[Enrichment]:
+    """FAO area, zones and quality flags for each (position, caught_at)."""
+    idx, xs, ys, days = [], [], [], []
+    for i, (pos, when) in enumerate(points):
+        if pos is not None:
+            idx.append(i)
+            xs.append(pos.x)
+            ys.append(pos.y)
+            days.append(when.astimezone(UTC).date())
+    found: dict[int, Any] = {}
+    if idx:
+        for r in sess.execute(_ENRICH, {"i": idx, "x": xs, "y": ys, "d": days}):
+            found[r.i] = r
+    out = []
+    for i, (pos, when) in enumerate(points):
+        flags: list[str] = []
+        if now - when > LATE_AFTER:
+            flags.append(QualityFlag.received_late)
+        row = found.get(i)
+        if pos is None:
+            flags.append(QualityFlag.no_position)
+            out.append(Enrichment(None, [], flags))
+            continue
+        assert row is not None
+        if row.on_land:
+            flags.append(QualityFlag.on_land)
+        if row.no_take:
+            flags.append(QualityFlag.in_no_take_zone)
+        if row.fao_area is None:
+            flags.append(QualityFlag.outside_fao_areas)
+        out.append(Enrichment(row.fao_area, list(row.zone_ids), flags))
+    return out
+
+
+def _canon(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, BaseGeometry):
+        return geo.to_geojson(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canon(v) for v in value]
+    return value
+
+
+def content_hash(fields: dict[str, Any]) -> bytes:
+    """Same content, same hash, whatever the JSON spelling (12.5 vs 12.50, time zones)."""
+    return hashlib.sha256(orjson.dumps(_canon(fields), option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def ewkt(geom: BaseGeometry | None) -> str | None:
+    return None if geom is None else f"SRID=4326;{geom.wkt}"
+
+
+# --- rendering -----------------------------------------------------------------------
+
+def _geojson(value: Any) -> Any:
+    return None if value is None else geo.to_geojson(to_shape(value))
+
+
+def render_trip(t: Trip) -> dict[str, Any]:
+    return {
+        "type": "trip", "id": t.id, "org_id": t.org_id, "member_id": t.member_id,
+        "version": t.version, "status": t.status, "deleted": t.status == RecordStatus.cancelled,
+        "vessel_id": t.vessel_id, "gear_code": t.gear_code, "departed_at": t.departed_at,
+        "returned_at": t.returned_at, "departure_port_id": t.departure_port_id,
+        "return_port_id": t.return_port_id, "zero_catch": t.zero_catch, "costs": t.costs,
+        "track": _geojson(t.track), "notes": t.notes, "received_at": t.received_at,
+        "updated_at": t.updated_at,
+    }
+
+
+def render_catch(c: Catch) -> dict[str, Any]:
+    return {
+        "type": "catch", "id": c.id, "org_id": c.org_id, "member_id": c.member_id,
+        "version": c.version, "status": c.status, "deleted": c.status == RecordStatus.cancelled,
+        "trip_id": c.trip_id, "species_code": c.species_code, "gear_code": c.gear_code,
+        "landed_kg": c.landed_kg, "live_kg": c.live_kg, "count": c.count,
+        "presentation": c.presentation, "disposition": c.disposition,
+        "unit_price": c.unit_price, "currency": c.currency, "position": _geojson(c.position),
+        "caught_at": c.caught_at, "fao_area": c.fao_area, "zone_ids": c.zone_ids,
+        "quality_flags": c.quality_flags, "notes": c.notes, "superseded_at": c.superseded_at,
+        "recorded_by": c.recorded_by, "received_at": c.received_at,
+    }
+
+
+# --- writing -------------------------------------------------------------------------
+
+CATCH_FIELDS = ("trip_id", "species_code", "gear_code", "landed_kg", "live_kg", "count",
+                "presentation", "disposition", "unit_price", "currency", "position",
+                "caught_at", "notes")
+TRIP_FIELDS = ("vessel_id", "gear_code", "departed_at", "returned_at", "departure_port_id",
+               "return_port_id", "zero_catch", "costs", "track", "notes")
+
+
+def catch_row(org_id: uuid.UUID, catch_id: uuid.UUID, version: int, body: dict[str, Any],
+              e: Enrichment, *, member_id: uuid.UUID, recorded_by: uuid.UUID,
+              device_id: str | None, cancelled: bool, digest: bytes) -> dict[str, Any]:
+    row = {k: body.get(k) for k in CATCH_FIELDS}
+    row["position"] = ewkt(body.get("position"))
+    row.update(org_id=org_id, id=catch_id, version=version, member_id=member_id,
+               recorded_by=recorded_by, device_id=device_id, content_hash=digest,
+               fao_area=e.fao_area, zone_ids=e.zone_ids, quality_flags=e.flags,
+               status=RecordStatus.cancelled if cancelled else RecordStatus.active)
+    if row["currency"] is None:
+        row["currency"] = "MXN"
+    if row["presentation"] is None:
+        row["presentation"] = "whole"
+    return row
+
+
+def insert_catches(sess: Session, rows: list[dict[str, Any]]) -> set[tuple[uuid.UUID, int]]:
+    """Insert new versions; return the (id, version) pairs that were new.
+
+    ON CONFLICT DO NOTHING makes a retried or concurrent batch a no-op instead
+    of an error; the caller classifies what was not inserted."""
+    if not rows:
+        return set()
+    stmt = insert(Catch).values(rows).on_conflict_do_nothing().returning(Catch.id, Catch.version)
+    return {(r.id, r.version) for r in sess.execute(stmt)}
+
+
+def current_catch(sess: Session, org_id: uuid.UUID, catch_id: uuid.UUID,
+                  lock: bool = False) -> Catch | None:
+    q = select(Catch).where(Catch.org_id == org_id, Catch.id == catch_id,
+                            Catch.superseded_at.is_(None))
+    if lock:
+        q = q.with_for_update()
+    return sess.scalar(q)
+
+
+def catch_version(sess: Session, org_id: uuid.UUID, catch_id: uuid.UUID,
+                  version: int) -> Catch | None:
+    return sess.get(Catch, (org_id, catch_id, version))
+
+
+def supersede(sess: Session, current: Catch, new_row: dict[str, Any]) -> bool:
+    """Stamp the current version superseded and insert the next; False if another
+    writer got there first (the partial unique index admits one current version)."""
+    sess.execute(update(Catch).where(
+        Catch.org_id == current.org_id, Catch.id == current.id,
+        Catch.version == current.version).values(superseded_at=text("now()")))
+    inserted = insert_catches(sess, [new_row])
+    return bool(inserted)
+
+
+def body_of(c: Catch) -> dict[str, Any]:
+    """A version's client-side fields, to build the next version from."""
+    body = {k: getattr(c, k) for k in CATCH_FIELDS}
+    body["position"] = None if c.position is None else to_shape(c.position)
+    return body
+
+
+def trip_body_of(t: Trip) -> dict[str, Any]:
+    body = {k: getattr(t, k) for k in TRIP_FIELDS}
+    body["track"] = None if t.track is None else to_shape(t.track)
+    return body
+
+
+def trip_row(org_id: uuid.UUID, trip_id: uuid.UUID, version: int, body: dict[str, Any], *,
+             member_id: uuid.UUID, recorded_by: uuid.UUID, device_id: str | None,
+             cancelled: bool, digest: bytes) -> dict[str, Any]:
+    row = {k: body.get(k) for k in TRIP_FIELDS}
+    row["track"] = ewkt(body.get("track"))
+    row["costs"] = [{k: float(v) if isinstance(v, Decimal) else v for k, v in cost.items()}
+                    for cost in body.get("costs") or []]
+    row.update(org_id=org_id, id=trip_id, version=version, member_id=member_id,
+               recorded_by=recorded_by, device_id=device_id, content_hash=digest,
+               zero_catch=bool(body.get("zero_catch")),
+               status=RecordStatus.cancelled if cancelled else RecordStatus.active)
+    return row
+
+
+def insert_trips(sess: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    if not rows:
+        return set()
+    stmt = insert(Trip).values(rows).on_conflict_do_nothing().returning(Trip.id)
+    return set(sess.scalars(stmt))
+
+
+def revise_trip(sess: Session, trip: Trip, row: dict[str, Any], by: uuid.UUID) -> None:
+    """Trips change in place (catches reference them); the old state is kept."""
+    old = {k: _canon(v) for k, v in trip_body_of(trip).items()}
+    old["status"] = trip.status
+    sess.add(TripRevision(org_id=trip.org_id, trip_id=trip.id, version=trip.version,
+                          data=old, replaced_by=by))
+    for key in (*TRIP_FIELDS, "version", "status", "content_hash", "recorded_by", "device_id"):
+        setattr(trip, key, row[key])
+    trip.updated_at = datetime.now(UTC)
+    sess.flush()
+
+
+def upsert_landings(sess: Session, trips: Iterable[dict[str, Any]]) -> None:
+    """A returned trip with a return port has a landing: where and when it came ashore."""
+    rows = [{"org_id": t["org_id"], "id": new_id(), "trip_id": t["id"],
+             "port_id": t["return_port_id"], "landed_at": t["returned_at"]}
+            for t in trips if t.get("returned_at") and t.get("return_port_id")]
+    if not rows:
+        return
+    stmt = insert(Landing).values(rows)
+    sess.execute(stmt.on_conflict_do_update(
+        index_elements=["org_id", "trip_id"],
+        set_={"port_id": stmt.excluded.port_id, "landed_at": stmt.excluded.landed_at}))
+
+

@@ -1,0 +1,73 @@
+"""Configuration: defaults, then environment (``CARDUMEN_*`` and ``DATABASE_URL``), then overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "SECRET_KEY": None,  # required in production; a per-process random key otherwise
+    "DATABASE_URL": None,  # None: the embedded cluster (server.localdb)
+    "DB_POOL_SIZE": 10,
+    "ACCESS_TOKEN_TTL": 15 * 60,
+    "REFRESH_TOKEN_TTL": 60 * 24 * 3600,
+    # Body limits: the wire size (maybe gzip) and the decoded size.
+    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
+    "MAX_DECODED_LENGTH": 16 * 1024 * 1024,
+    "SYNC_MAX_ITEMS": 1000,
+    "SYNC_MAX_BYTES": 8 * 1024 * 1024,
+    "FEED_PAGE_SIZE": 500,
+    "MAX_CATCH_KG": 20_000.0,
+    "MAX_CATCH_COUNT": 1_000_000,
+    "CLOCK_SKEW_SECONDS": 10 * 60,
+    "MAX_TRIP_DAYS": 60,
+    # Login/registration attempts per window, per phone number and per client address.
+    "RATE_LIMIT_WINDOW": 300,
+    "RATE_LIMIT_PER_PHONE": 10,
+    "RATE_LIMIT_PER_ADDRESS": 60,
+    "TRUSTED_PROXIES": 0,
+    "PORT": 8000,
+    "BIND": "127.0.0.1:8000",
+    "WORKERS": 2,
+    "THREADS": 8,
+    "DEFAULT_LOCALE": "es",
+}
+
+_INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def load(overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    cfg = dict(DEFAULTS)
+    for key in DEFAULTS:
+        raw = env.get(f"CARDUMEN_{key}")
+        if raw is None:
+            continue
+        try:
+            cfg[key] = int(raw) if key in _INT_KEYS else float(raw) if key in _FLOAT_KEYS else raw
+        except ValueError as exc:
+            raise ConfigError(f"CARDUMEN_{key}={raw!r} is not a number") from exc
+    if env.get("DATABASE_URL"):
+        cfg["DATABASE_URL"] = env["DATABASE_URL"]
+    cfg.update(overrides or {})
+    if cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = normalize_db_url(cfg["DATABASE_URL"])
+    if cfg["ENV"] == "production" and not cfg["SECRET_KEY"]:
+        raise ConfigError("CARDUMEN_SECRET_KEY must be set in production")
+    return cfg
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept the libpq forms (postgres://, postgresql://) and pin the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

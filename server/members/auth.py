@@ -1,0 +1,109 @@
+"""Who is calling: the bearer token, the member behind it and their roles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from server import db
+from server.errors import ApiError
+from server.members import tokens
+from server.members.models import Member, Membership, MembershipStatus, RefreshToken, Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Principal:
+    member_id: uuid.UUID
+    family_id: uuid.UUID
+    is_platform_admin: bool
+    roles: dict[uuid.UUID, str] = field(default_factory=dict)  # active memberships only
+
+    def role_in(self, org_id: uuid.UUID) -> str | None:
+        return self.roles.get(org_id)
+
+    def orgs_with(self, *roles: str) -> list[uuid.UUID]:
+        return [org for org, role in self.roles.items() if role in roles]
+
+    def can_log_catches_in(self, org_id: uuid.UUID) -> bool:
+        return self.roles.get(org_id) in (Role.fisher, Role.admin)
+
+    def is_admin_of(self, org_id: uuid.UUID) -> bool:
+        return self.is_platform_admin or self.roles.get(org_id) == Role.admin
+
+
+def _load() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "token_missing", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        claims = tokens.decode_access(current_app.config["SECRET_KEY"], token.strip())
+    except tokens.TokenExpired as exc:
+        raise ApiError(401, "token_expired",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+    except tokens.TokenInvalid as exc:
+        raise ApiError(401, "token_invalid",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+    sess = db.session()
+    member = sess.get(Member, claims.member_id)
+    # A logged-out device's access token dies with its refresh family, at once.
+    live = sess.scalar(select(RefreshToken.id).where(
+        RefreshToken.family_id == claims.family_id, RefreshToken.revoked_at.is_(None)).limit(1))
+    if member is None or member.disabled_at is not None or live is None:
+        raise ApiError(401, "token_invalid", headers={"WWW-Authenticate": "Bearer"})
+    rows = sess.execute(select(Membership.org_id, Membership.role).where(
+        Membership.member_id == member.id, Membership.status == MembershipStatus.active)).all()
+    return Principal(member.id, claims.family_id, member.is_platform_admin,
+                     {org: role for org, role in rows})
+
+
+def current() -> Principal:
+    principal: Principal | None = g.get("principal")
+    if principal is None:
+        principal = _load()
+        g.principal = principal
+    return principal
+
+
+def login_required(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current()
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def platform_admin_required(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current().is_platform_admin:
+            raise ApiError(403, "forbidden")
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def require_role(org_id: uuid.UUID, roles: Iterable[str]) -> Principal:
+    """404 to outsiders (an organization's data does not reveal it exists to them),
+    403 to members whose role does not allow the action."""
+    p = current()
+    if p.is_platform_admin:
+        return p
+    role = p.role_in(org_id)
+    if role is None:
+        raise ApiError(404, "not_found")
+    if role not in set(roles):
+        raise ApiError(403, "forbidden")
+    return p
+
+
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]

@@ -1,0 +1,9 @@
+"""Imports every domain's models so the metadata (Alembic, tests) sees all tables."""
+
+from server.catalog import models as catalog
+from server.catches import models as catches
+from server.db import Base
+from server.fleet import models as fleet
+from server.members import models as members
+
+__all__ = ["Base", "catalog", "catches", "fleet", "members"]
