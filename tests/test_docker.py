@@ -24,9 +24,9 @@ COMPOSE_FILE = DOCKER_DIR / "compose.yaml"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 PYPROJECT = ROOT / "pyproject.toml"
 
-APP_SERVICES = ("migrate", "api", "worker")
+APP_SERVICES = ("migrate", "api")
 # service -> the `cardumen` subcommand it must run
-SERVICE_COMMANDS = {"migrate": "migrate", "api": "serve", "worker": "worker"}
+SERVICE_COMMANDS = {"migrate": "migrate", "api": "serve"}
 PGDATA = "/var/lib/postgresql/data"
 
 
@@ -221,13 +221,11 @@ def test_start_order(compose: dict[str, Any]) -> None:
     api = _depends_on(_service(compose, "api"))
     assert api.get("db") == "service_healthy"
     assert api.get("migrate") == "service_completed_successfully"
-    worker = _depends_on(_service(compose, "worker"))
-    assert worker.get("migrate") == "service_completed_successfully"
 
 
 def test_secret_key_is_required(compose: dict[str, Any]) -> None:
     required = re.compile(r"^\$\{CARDUMEN_SECRET_KEY:\?[^}]+\}$")
-    for name in ("api", "worker"):
+    for name in ("api",):
         value = _environment(_service(compose, name)).get("CARDUMEN_SECRET_KEY", "")
         assert required.match(value), (
             f"{name}: CARDUMEN_SECRET_KEY must be ${{CARDUMEN_SECRET_KEY:?message}}, not {value!r}"
