@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from geoalchemy2.shape import from_shape
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -78,43 +79,40 @@ def load_seed(sess: Session) -> dict[str, int]:
         ports += 1
 
     zones = 0
-    fc = json.loads((DATA / "fao_areas.geojson").read_text(encoding="utf-8"))
-    for props, shape in geo.parse_feature_collection_polygons(fc):
-        code = str(props["code"])
-        zone = sess.scalar(select(Zone).where(Zone.kind == ZoneKind.fao_area, Zone.code == code))
-        zvalues: dict[str, Any] = {
-            "name": str(props.get("name_en") or code), "geom": from_shape(shape, srid=4326),
-                  "source": str(props.get("source") or "fao_areas.geojson"),
-                  "properties": {k: v for k, v in props.items() if k != "source"}}
-        if zone is None:
-            sess.add(Zone(id=new_id(), kind=ZoneKind.fao_area, code=code, **zvalues))
-        else:
-            for k, v in zvalues.items():
-                setattr(zone, k, v)
-        zones += 1
-    zones += _load_land(sess)
+    for filename, kind in (("fao_areas.geojson", ZoneKind.fao_area),
+                           ("land.geojson", ZoneKind.land)):
+        zones += _load_zones(sess, filename, kind)
     sess.flush()
+    # Fresh statistics, or the planner may scan zone_piece instead of probing it.
+    sess.execute(text("ANALYZE zone, zone_piece"))
     return {"species": len(species), "gear": len(gear), "ports": ports, "zones": zones}
 
 
-def _load_land(sess: Session) -> int:
-    """The coastline layer, stored as many small pieces (ST_Subdivide).
-
-    One huge MultiPolygon makes every point-on-land test walk the whole
-    coastline; pieces of at most 256 vertices are found through the GiST index
-    and tested in microseconds."""
-    fc = json.loads((DATA / "land.geojson").read_text(encoding="utf-8"))
-    parsed = geo.parse_feature_collection_polygons(fc, max_vertices=5_000_000)
-    sess.execute(delete(Zone).where(Zone.kind == ZoneKind.land))
-    pieces = 0
-    for props, shape in parsed:
-        result = sess.execute(text("""
-            INSERT INTO zone (id, kind, code, name, geom, source)
-            SELECT gen_random_uuid(), 'land', 'land', 'land', ST_Multi(piece), :source
-              FROM ST_Subdivide(ST_GeomFromText(:wkt, 4326), 256) AS piece
-        """), {"wkt": shape.wkt, "source": str(props.get("source") or "land.geojson")})
-        pieces += result.rowcount  # type: ignore[attr-defined]
-    return pieces
+def _load_zones(sess: Session, filename: str, kind: ZoneKind) -> int:
+    """Upsert the features of a shipped layer by (kind, code); the zone_piece
+    trigger recuts them only when a shape changed."""
+    fc = json.loads((DATA / filename).read_text(encoding="utf-8"))
+    count = 0
+    for props, shape in geo.parse_feature_collection_polygons(fc, max_vertices=2_000_000):
+        code = str(props.get("code") or props.get("name") or kind.value)
+        zone = sess.scalar(select(Zone).where(Zone.kind == kind, Zone.code == code))
+        digest = hashlib.sha256(shape.wkb).hexdigest()
+        values: dict[str, Any] = {
+            "name": str(props.get("name_en") or props.get("name") or code),
+            "source": str(props.get("source") or filename),
+            "properties": {**{k: v for k, v in props.items() if k != "source"},
+                           "geom_sha256": digest},
+        }
+        if zone is None:
+            sess.add(Zone(id=new_id(), kind=kind, code=code,
+                          geom=from_shape(shape, srid=4326), **values))
+        else:
+            if zone.properties.get("geom_sha256") != digest:
+                zone.geom = from_shape(shape, srid=4326)
+            for k, v in values.items():
+                setattr(zone, k, v)
+        count += 1
+    return count
 
 
 def _date_prop(props: dict[str, Any], key: str) -> date | None:

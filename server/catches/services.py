@@ -22,35 +22,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 import geo
+from server.catalog.models import ZoneKind
 from server.catches.models import Catch, Landing, QualityFlag, RecordStatus, Trip, TripRevision
 from server.db import new_id
 
 LATE_AFTER = timedelta(days=30)
 
-# The zones, FAO area and land test of many positions in one statement. The
-# land layer is stored subdivided (ST_Subdivide), so each test touches a few
-# small polygons through the GiST index instead of one huge coastline.
+# Every zone containing each position, in one statement: one GiST probe per
+# point into zone_piece (zones cut into small pieces), the zone's kind and
+# validity joined by primary key. Which zone means what is decided in Python.
 _ENRICH = text("""
-    SELECT p.i,
-           (SELECT z.code FROM zone z
-             WHERE z.kind = 'fao_area' AND z.retired_at IS NULL
-               AND ST_Intersects(z.geom, p.g) ORDER BY z.code LIMIT 1) AS fao_area,
-           ARRAY(SELECT z.id FROM zone z
-                  WHERE z.kind NOT IN ('fao_area', 'land') AND z.retired_at IS NULL
-                    AND (z.valid_from IS NULL OR z.valid_from <= p.d)
-                    AND (z.valid_until IS NULL OR z.valid_until >= p.d)
-                    AND ST_Intersects(z.geom, p.g) ORDER BY z.id) AS zone_ids,
-           EXISTS (SELECT 1 FROM zone z
-                    WHERE z.kind = 'no_take' AND z.retired_at IS NULL
-                      AND (z.valid_from IS NULL OR z.valid_from <= p.d)
-                      AND (z.valid_until IS NULL OR z.valid_until >= p.d)
-                      AND ST_Intersects(z.geom, p.g)) AS no_take,
-           EXISTS (SELECT 1 FROM zone z WHERE z.kind = 'land' AND ST_Intersects(z.geom, p.g))
-           AND NOT EXISTS (SELECT 1 FROM zone z WHERE z.kind = 'inland_water'
-                            AND z.retired_at IS NULL AND ST_Intersects(z.geom, p.g)) AS on_land
-      FROM (SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g, d
-              FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[]),
-                          CAST(:d AS date[])) AS t(i, x, y, d)) p
+    SELECT DISTINCT p.i, z.id, z.kind, z.code, z.valid_from, z.valid_until
+      FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS p(i, x, y)
+      JOIN zone_piece zp ON ST_Intersects(zp.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
+      JOIN zone z ON z.id = zp.zone_id AND z.retired_at IS NULL
 """)
 
 
@@ -64,36 +49,40 @@ class Enrichment:
 def enrich(sess: Session, points: Sequence[tuple[BaseGeometry | None, datetime]],
            now: datetime) -> list[Enrichment]:
     """FAO area, zones and quality flags for each (position, caught_at)."""
-    idx, xs, ys, days = [], [], [], []
-    for i, (pos, when) in enumerate(points):
+    idx, xs, ys = [], [], []
+    for i, (pos, _) in enumerate(points):
         if pos is not None:
             idx.append(i)
             xs.append(pos.x)
             ys.append(pos.y)
-            days.append(when.astimezone(UTC).date())
-    found: dict[int, Any] = {}
+    hits: dict[int, list[Any]] = {}
     if idx:
-        for r in sess.execute(_ENRICH, {"i": idx, "x": xs, "y": ys, "d": days}):
-            found[r.i] = r
-    out = []
-    for i, (pos, when) in enumerate(points):
-        flags: list[str] = []
-        if now - when > LATE_AFTER:
-            flags.append(QualityFlag.received_late)
-        row = found.get(i)
-        if pos is None:
-            flags.append(QualityFlag.no_position)
-            out.append(Enrichment(None, [], flags))
-            continue
-        assert row is not None
-        if row.on_land:
-            flags.append(QualityFlag.on_land)
-        if row.no_take:
-            flags.append(QualityFlag.in_no_take_zone)
-        if row.fao_area is None:
-            flags.append(QualityFlag.outside_fao_areas)
-        out.append(Enrichment(row.fao_area, list(row.zone_ids), flags))
-    return out
+        for r in sess.execute(_ENRICH, {"i": idx, "x": xs, "y": ys}):
+            hits.setdefault(r.i, []).append(r)
+    return [_classify(pos, when, hits.get(i, []), now) for i, (pos, when) in enumerate(points)]
+
+
+def _classify(pos: BaseGeometry | None, when: datetime, zones: list[Any],
+              now: datetime) -> Enrichment:
+    flags: list[str] = []
+    if now - when > LATE_AFTER:
+        flags.append(QualityFlag.received_late)
+    if pos is None:
+        flags.append(QualityFlag.no_position)
+        return Enrichment(None, [], flags)
+    day = when.astimezone(UTC).date()
+    valid = [z for z in zones if (z.valid_from is None or z.valid_from <= day)
+             and (z.valid_until is None or z.valid_until >= day)]
+    kinds = {z.kind for z in valid}
+    if ZoneKind.land in kinds and ZoneKind.inland_water not in kinds:
+        flags.append(QualityFlag.on_land)
+    if ZoneKind.no_take in kinds:
+        flags.append(QualityFlag.in_no_take_zone)
+    fao = sorted(z.code for z in valid if z.kind == ZoneKind.fao_area)
+    if not fao:
+        flags.append(QualityFlag.outside_fao_areas)
+    zone_ids = sorted({z.id for z in valid if z.kind not in (ZoneKind.fao_area, ZoneKind.land)})
+    return Enrichment(fao[0] if fao else None, zone_ids, flags)
 
 
 def _canon(value: Any) -> Any:

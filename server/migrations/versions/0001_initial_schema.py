@@ -180,6 +180,26 @@ def upgrade() -> None:
     )
     op.create_geospatial_index('idx_zone_geom', 'zone', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_index('ix_zone_kind_code', 'zone', ['kind', 'code'], unique=False)
+    op.create_geospatial_table('zone_piece',
+    sa.Column('zone_id', sa.UUID(), nullable=False),
+    sa.Column('piece', sa.Integer(), nullable=False),
+    sa.Column('geom', Geometry(srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.ForeignKeyConstraint(['zone_id'], ['zone.id'], name=op.f('fk_zone_piece_zone_id_zone'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('zone_id', 'piece', name=op.f('pk_zone_piece'))
+    )
+    op.create_geospatial_index('ix_zone_piece_geom', 'zone_piece', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    # Pieces follow their zone: recut whenever a zone is created or its shape changes.
+    op.execute("""
+        CREATE FUNCTION cardumen_zone_pieces() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM zone_piece WHERE zone_id = NEW.id;
+            INSERT INTO zone_piece (zone_id, piece, geom)
+            SELECT NEW.id, row_number() OVER (), g FROM ST_Subdivide(NEW.geom, 128) AS g;
+            RETURN NULL;
+        END $$
+    """)
+    op.execute("CREATE TRIGGER zone_pieces AFTER INSERT OR UPDATE OF geom ON zone "
+               "FOR EACH ROW EXECUTE FUNCTION cardumen_zone_pieces()")
     op.create_table('permit',
     sa.Column('org_id', sa.UUID(), nullable=False),
     sa.Column('id', sa.UUID(), nullable=False),
@@ -332,6 +352,10 @@ def downgrade() -> None:
     op.drop_index('ix_trip_feed', table_name='trip')
     op.drop_geospatial_table('trip')
     op.drop_table('permit')
+    op.drop_geospatial_index('ix_zone_piece_geom', table_name='zone_piece', postgresql_using='gist', column_name='geom')
+    op.drop_geospatial_table('zone_piece')
+    op.execute("DROP TRIGGER zone_pieces ON zone")
+    op.execute("DROP FUNCTION cardumen_zone_pieces()")
     op.drop_index('ix_zone_kind_code', table_name='zone')
     op.drop_geospatial_index('idx_zone_geom', table_name='zone', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('zone')
