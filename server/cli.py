@@ -155,3 +155,7 @@ def db_stop() -> None:
 def db_url() -> None:
     """Print the database URL in use."""
     click.echo(current_app.config["DATABASE_URL"])
+
+
+if __name__ == "__main__":
+    main()
