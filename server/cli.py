@@ -109,6 +109,15 @@ def up(port: int | None, demo_size: str, no_demo: bool) -> None:
     click.get_current_context().invoke(serve, bind=f"127.0.0.1:{p}")
 
 
+def _register_groups() -> None:
+    from server.demo.cli import demo
+
+    main.add_command(demo)
+
+
+_register_groups()
+
+
 @main.group()
 def admin() -> None:
     """Administration tasks."""

@@ -1,0 +1,41 @@
+"""``cardumen demo load``: fill the database with SYNTHETIC demo data.
+
+Registered by server/cli.py (``main.add_command(demo)``).
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group()
+def demo() -> None:
+    """Synthetic demonstration data (organizations named "[DEMO] ...")."""
+
+
+@demo.command("load")
+@click.option("--size", default="small", show_default=True,
+              help="small (20k catches), medium (200k), large (2M) or a number of catches")
+@click.option("--seed", default=42, show_default=True, type=int, help="random seed")
+@click.option("--force", is_flag=True, help="load another set even if demo data is present")
+@with_appcontext
+def load(size: str, seed: int, force: bool) -> None:
+    """Load synthetic cooperatives, fishers, vessels, permits, trips and catches.
+
+    Every demo member's password is "demo1234"."""
+    from server import db
+    from server.demo import loader
+
+    try:
+        loader.parse_size(size)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--size") from None
+    sess = db.session()
+    if loader.already_loaded(sess) and not force:
+        click.echo("demo data already loaded (use --force to load another set)")
+        return
+    counts = loader.load(sess, size, progress=True, seed=seed)
+    sess.commit()
+    click.echo("demo data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
+    click.echo(f"every demo member's password is {loader.DEMO_PASSWORD!r}")
