@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate, validates_schema
 
-from server.errors import invalid_field
+from server.errors import invalid, invalid_field
+
+_SPECIES_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def _species_code(value: str) -> None:
+    # Not validate.Regexp: its English message has no code, so it would reach
+    # Spanish-speaking users untranslated.
+    if not _SPECIES_CODE.match(value):
+        raise invalid("invalid_code")
+
+
+class Number(fields.Decimal):
+    """A decimal read exactly, written as a JSON number.
+
+    ``as_string=False`` is not enough: Flask's JSON provider writes any
+    ``Decimal`` as a string ("12.50").
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(as_string=False, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        num = super()._serialize(value, attr, obj, **kwargs)
+        return None if num is None else float(num)
 
 
 class VesselSchema(Schema):
@@ -18,10 +43,8 @@ class VesselSchema(Schema):
     rnp = fields.String(allow_none=True, validate=validate.Length(max=40),
                         metadata={"description": "Registro Nacional de Pesca."})
     owner_member_id = fields.UUID(allow_none=True)
-    length_m = fields.Decimal(allow_none=True, as_string=False, places=2,
-                              validate=validate.Range(min=1, max=100))
-    engine_hp = fields.Decimal(allow_none=True, as_string=False, places=1,
-                               validate=validate.Range(min=0, max=5000))
+    length_m = Number(allow_none=True, places=2, validate=validate.Range(min=1, max=100))
+    engine_hp = Number(allow_none=True, places=1, validate=validate.Range(min=0, max=5000))
     active = fields.Boolean(load_default=True)
 
 
@@ -35,7 +58,7 @@ class PermitSchema(Schema):
     number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     kind = fields.String(load_default="commercial", validate=validate.OneOf(
         ["commercial", "concession", "development", "sport", "other"]))
-    species_codes = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z]{3}$")),
+    species_codes = fields.List(fields.String(validate=_species_code),
                                 load_default=list)
     gear_codes = fields.List(fields.String(validate=validate.Length(min=2, max=8)),
                              load_default=list)

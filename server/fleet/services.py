@@ -6,13 +6,18 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.catalog.models import Gear, Species, Zone
 from server.db import new_id
 from server.errors import ApiError, FieldError
 from server.fleet.models import Permit, Vessel
-from server.members.models import Membership
+from server.members.models import Membership, MembershipStatus
+from server.members.services import violated
+
+# Unique constraints a concurrent duplicate can still hit after the checks.
+_UNIQUE_FIELD = {"uq_vessel_org_id": "registration", "uq_permit_org_id": "number"}
 
 
 def get_vessel(sess: Session, org_id: uuid.UUID, vessel_id: uuid.UUID) -> Vessel:
@@ -33,26 +38,48 @@ def _check_vessel(sess: Session, org_id: uuid.UUID, data: dict[str, Any],
         if sess.scalar(q) is not None:
             errors.append(FieldError("registration", "duplicate_value", {"value": reg}))
     owner = data.get("owner_member_id")
-    if owner is not None and sess.get(Membership, (org_id, owner)) is None:
+    membership = sess.get(Membership, (org_id, owner)) if owner is not None else None
+    # The owner must belong to the cooperative: a pending, rejected or removed
+    # request does not count.
+    if owner is not None and (membership is None or membership.status != MembershipStatus.active):
         errors.append(FieldError("owner_member_id", "unknown_member", {"value": str(owner)}))
     if errors:
         raise ApiError(422, "validation_error", errors=errors)
 
 
+def _save(sess: Session, obj: Vessel | Permit, data: dict[str, Any], *, update: bool) -> None:
+    """Add ``obj`` (or apply ``data`` to it) and flush, in a savepoint.
+
+    The checks run before the write, so two identical requests at once can
+    both pass them; the loser hits the unique constraint and gets the same 422
+    as if it had come second.
+    """
+    try:
+        with sess.begin_nested():
+            if update:
+                for key, value in data.items():
+                    setattr(obj, key, value)
+                obj.updated_at = func.now()
+            else:
+                sess.add(obj)
+    except IntegrityError as exc:
+        name = _UNIQUE_FIELD.get(violated(exc) or "")
+        if name is None:
+            raise
+        raise ApiError(422, "validation_error", errors=[
+            FieldError(name, "duplicate_value", {"value": data.get(name)})]) from exc
+
+
 def create_vessel(sess: Session, org_id: uuid.UUID, data: dict[str, Any]) -> Vessel:
     _check_vessel(sess, org_id, data)
     vessel = Vessel(org_id=org_id, id=new_id(), **data)
-    sess.add(vessel)
-    sess.flush()
+    _save(sess, vessel, data, update=False)
     return vessel
 
 
 def update_vessel(sess: Session, vessel: Vessel, data: dict[str, Any]) -> Vessel:
     _check_vessel(sess, vessel.org_id, data, exclude=vessel.id)
-    for key, value in data.items():
-        setattr(vessel, key, value)
-    vessel.updated_at = func.now()
-    sess.flush()
+    _save(sess, vessel, data, update=True)
     return vessel
 
 
@@ -87,8 +114,7 @@ def _check_permit(sess: Session, org_id: uuid.UUID, data: dict[str, Any],
 def create_permit(sess: Session, org_id: uuid.UUID, data: dict[str, Any]) -> Permit:
     _check_permit(sess, org_id, data)
     permit = Permit(org_id=org_id, id=new_id(), **data)
-    sess.add(permit)
-    sess.flush()
+    _save(sess, permit, data, update=False)
     return permit
 
 
@@ -98,8 +124,5 @@ def update_permit(sess: Session, permit: Permit, data: dict[str, Any]) -> Permit
     merged_until = data.get("valid_until", permit.valid_until)
     if merged_until < merged_from:
         raise ApiError(422, "validation_error", errors=[FieldError("valid_until", "date_order")])
-    for key, value in data.items():
-        setattr(permit, key, value)
-    permit.updated_at = func.now()
-    sess.flush()
+    _save(sess, permit, data, update=True)
     return permit

@@ -14,7 +14,14 @@ from sqlalchemy import select
 from server import db
 from server.errors import ApiError
 from server.members import tokens
-from server.members.models import Member, Membership, MembershipStatus, RefreshToken, Role
+from server.members.models import (
+    Member,
+    Membership,
+    MembershipStatus,
+    Organization,
+    RefreshToken,
+    Role,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,6 +104,10 @@ def require_role(org_id: uuid.UUID, roles: Iterable[str]) -> Principal:
     403 to members whose role does not allow the action."""
     p = current()
     if p.is_platform_admin:
+        # Platform admins may act in any organization, but only in one that exists:
+        # otherwise a write would reach the database and fail on a foreign key.
+        if db.session().get(Organization, org_id) is None:
+            raise ApiError(404, "not_found")
         return p
     role = p.role_in(org_id)
     if role is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import phonenumbers
@@ -11,6 +12,13 @@ from server.errors import invalid
 from server.members.models import MembershipStatus, OrgKind, Role
 
 MIN_PASSWORD = 8
+_RNPA = re.compile(r"^[0-9A-Za-z-]{3,20}$")
+
+
+def _rnpa(value: str) -> None:
+    # Not validate.Regexp: its English message has no code to translate.
+    if not _RNPA.match(value):
+        raise invalid("invalid_code")
 
 
 def normalize_phone(value: str) -> str:
@@ -86,7 +94,7 @@ class OrganizationSchema(Schema):
     kind = fields.String(load_default=OrgKind.cooperative.value,
                          validate=validate.OneOf([k.value for k in OrgKind]))
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    rnpa = fields.String(allow_none=True, validate=validate.Regexp(r"^[0-9A-Za-z-]{3,20}$"))
+    rnpa = fields.String(allow_none=True, validate=_rnpa)
     state = fields.String(allow_none=True, validate=validate.Length(max=60))
     office_key = fields.String(allow_none=True, validate=validate.Length(max=20))
     created_at = fields.DateTime(dump_only=True)

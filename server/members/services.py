@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.db import new_id, utcnow
@@ -33,13 +34,32 @@ class TokenSettings:
     refresh_ttl: int
 
 
+def violated(exc: IntegrityError) -> str | None:
+    """The name of the constraint an IntegrityError broke (psycopg's diagnostics)."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return str(name) if name else None
+
+
+def _phone_registered(sess: Session, phone: str) -> bool:
+    return sess.scalar(select(Member.id).where(Member.phone == phone)) is not None
+
+
 def register(sess: Session, *, phone: str, password: str, name: str, locale: str) -> Member:
-    if sess.scalar(select(Member.id).where(Member.phone == phone)) is not None:
-        raise ApiError(409, "conflict", errors=[FieldError("phone", "phone_taken")])
+    taken = ApiError(409, "conflict", errors=[FieldError("phone", "phone_taken")])
+    if _phone_registered(sess, phone):
+        raise taken
     member = Member(id=new_id(), phone=phone, name=name, locale=locale,
                     password_hash=tokens.hash_password(password))
-    sess.add(member)
-    sess.flush()
+    try:
+        # A retried tap can send the same registration twice at once: the
+        # loser of that race hits the unique index and gets the same 409.
+        with sess.begin_nested():
+            sess.add(member)
+    except IntegrityError as exc:
+        if violated(exc) != "uq_member_phone":
+            raise
+        raise taken from exc
     return member
 
 
@@ -86,9 +106,13 @@ def rotate(sess: Session, ts: TokenSettings, refresh_token: str) -> dict[str, An
     now = utcnow()
     if row is None or row.expires_at <= now:
         raise ApiError(401, "refresh_invalid")
-    if row.used_at is not None or row.revoked_at is not None:
+    if row.used_at is not None:
         revoke_family(sess, row.family_id, now)
         raise RefreshReused()
+    if row.revoked_at is not None:
+        # Never used, but its session was closed (logout, or a reuse of an older
+        # token of the family): invalid, not "reused".
+        raise ApiError(401, "refresh_invalid")
     row.used_at = now
     member = sess.get(Member, row.member_id)
     if member is None or member.disabled_at is not None:
@@ -111,15 +135,24 @@ def memberships_of(sess: Session, member_id: uuid.UUID) -> list[dict[str, Any]]:
             for m, name in rows]
 
 
+def _rnpa_taken(sess: Session, rnpa: str) -> bool:
+    return sess.scalar(select(Organization.id).where(Organization.rnpa == rnpa)) is not None
+
+
 def create_organization(sess: Session, data: dict[str, Any]) -> Organization:
     admin_id = data.pop("admin_member_id", None)
-    if data.get("rnpa") and sess.scalar(
-            select(Organization.id).where(Organization.rnpa == data["rnpa"])) is not None:
+    if data.get("rnpa") and _rnpa_taken(sess, data["rnpa"]):
         raise ApiError(409, "conflict",
                        errors=[FieldError("rnpa", "duplicate_value", {"value": data["rnpa"]})])
     org = Organization(id=new_id(), **data)
-    sess.add(org)
-    sess.flush()
+    try:
+        with sess.begin_nested():  # the same RNPA sent twice at once
+            sess.add(org)
+    except IntegrityError as exc:
+        if violated(exc) != "uq_organization_rnpa":
+            raise
+        raise ApiError(409, "conflict", errors=[
+            FieldError("rnpa", "duplicate_value", {"value": data["rnpa"]})]) from exc
     if admin_id is not None:
         if sess.get(Member, admin_id) is None:
             raise ApiError(422, "validation_error", errors=[
@@ -130,8 +163,12 @@ def create_organization(sess: Session, data: dict[str, Any]) -> Organization:
     return org
 
 
+def _membership(sess: Session, org_id: uuid.UUID, member_id: uuid.UUID) -> Membership | None:
+    return sess.get(Membership, (org_id, member_id))
+
+
 def request_join(sess: Session, org: Organization, member_id: uuid.UUID, role: str) -> Membership:
-    existing = sess.get(Membership, (org.id, member_id))
+    existing = _membership(sess, org.id, member_id)
     if existing is not None and existing.status in (MembershipStatus.pending,
                                                     MembershipStatus.active):
         raise ApiError(409, "already_member")
@@ -141,8 +178,13 @@ def request_join(sess: Session, org: Organization, member_id: uuid.UUID, role: s
         sess.flush()
         return existing
     m = Membership(org_id=org.id, member_id=member_id, role=role, status=MembershipStatus.pending)
-    sess.add(m)
-    sess.flush()
+    try:
+        with sess.begin_nested():  # a request sent twice at once: the second one is a 409
+            sess.add(m)
+    except IntegrityError as exc:
+        if violated(exc) != "pk_membership":
+            raise
+        raise ApiError(409, "already_member") from exc
     return m
 
 
@@ -159,6 +201,12 @@ def members_of(sess: Session, org_id: uuid.UUID, status: str | None) -> list[dic
 
 def update_membership(sess: Session, org_id: uuid.UUID, member_id: uuid.UUID,
                       changes: dict[str, Any], by: uuid.UUID) -> Membership:
+    # One membership change per organization at a time: two administrators
+    # demoting each other concurrently would otherwise each still count the
+    # other, and both succeed, leaving none. FOR NO KEY UPDATE: rows that only
+    # reference the organization (trips, catches) are not held up.
+    sess.execute(select(Organization.id).where(Organization.id == org_id)
+                 .with_for_update(key_share=True))
     m = sess.get(Membership, (org_id, member_id), with_for_update=True)
     if m is None:
         raise ApiError(404, "not_found")
