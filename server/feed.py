@@ -29,6 +29,7 @@ from server.errors import ApiError, FieldError
 
 _HORIZON = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
 _PREFIX = "c1."
+_MAX = 2**63 - 1  # both parts are bigint columns
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def decode(cursor: str | None) -> Position:
         body = cursor[len(_PREFIX):]
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
         xid, seq = (int(part) for part in raw.split(":"))
-        if xid < 0 or seq < 0:
+        if not (0 <= xid <= _MAX and 0 <= seq <= _MAX):
             raise ValueError(cursor)
         return Position(xid, seq)
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:

@@ -223,19 +223,16 @@ def _write_version(cur: Catch, version: int, body: dict[str, Any], cancelled: bo
     owner = None if p.is_admin_of(cur.org_id) else p.member_id
     item = sync.Item(0, "catch", cur.id, version, cancelled, body, cur.org_id)
     sess = db.session()
-    if not cancelled and "trip_id" in body and body["trip_id"] != cur.trip_id:
-        trip = sess.get(Trip, (cur.org_id, body["trip_id"]))
-        if trip is None or (owner is not None and trip.member_id != owner):
-            raise ApiError(422, "validation_error", errors=[
-                FieldError("trip_id", "unknown_trip", {"value": str(body["trip_id"])})])
     new = sync.correct(sess, p.member_id, item, request.headers.get("X-Device-Id"), utcnow(),
                        owner=owner)
     if item.status == "rejected":
         raise ApiError(404, "not_found")
     if item.status == "conflict" or new is None:
+        # The server's copy is the current version (another writer's), not ``cur``.
+        server = orjson.loads(dumps(item.server or svc.render_catch(cur)))
         sess.rollback()
-        raise ApiError(412, "precondition_failed", current=cur.version,
-                       extra={"server": orjson.loads(dumps(svc.render_catch(cur)))})
+        raise ApiError(412, "precondition_failed", current=server["version"],
+                       extra={"server": server})
     sess.commit()
     resp = conditional_json(svc.render_catch(new), status=201 if not cancelled else 200)
     resp.headers["ETag"] = f'"v{new.version}"'
@@ -270,17 +267,15 @@ class CatchItem(MethodView):
             raise ApiError(409, "already_cancelled")
         body = {k: v for k, v in data.items() if k != "base_version"}
         merged = {**svc.body_of(cur), **body}
-        if merged.get("live_kg") is not None and merged["live_kg"] < merged["landed_kg"]:
-            raise ApiError(422, "validation_error",
-                           errors=[FieldError("live_kg", "live_below_landed")])
-        max_kg = current_app.config["MAX_CATCH_KG"]
-        for name in ("landed_kg", "live_kg"):
-            if merged.get(name) is not None and merged[name] > max_kg:
-                raise ApiError(422, "validation_error", errors=[
-                    FieldError(name, "weight_too_large", {"value": merged[name], "max": max_kg})])
-        if merged["caught_at"] > utcnow() + timedelta(
-                seconds=current_app.config["CLOCK_SKEW_SECONDS"]):
-            raise ApiError(422, "validation_error", errors=[FieldError("caught_at", "in_future")])
+        # The whole new version follows the rules a pushed one does, on the trip
+        # it hangs on: one of the catch's owner, in the catch's organization.
+        trip = db.session().get(Trip, (cur.org_id, merged["trip_id"]))
+        if trip is None or trip.member_id != cur.member_id:
+            raise ApiError(422, "validation_error", errors=[
+                FieldError("trip_id", "unknown_trip", {"value": str(merged["trip_id"])})])
+        errors = sync.check_catch(db.session(), merged, trip, utcnow(), _limits())
+        if errors:
+            raise ApiError(422, "validation_error", errors=errors)
         return _write_version(cur, base + 1, body, cancelled=False)
 
     @blp.doc(security=auth.SECURITY)

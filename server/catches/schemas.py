@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate, validates_schema
@@ -14,23 +15,35 @@ COST_KINDS = ["fuel", "ice", "bait", "food", "crew", "maintenance", "other"]
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$")
 
 
+class StrictDecimal(fields.Decimal):
+    """A decimal that must be sent as a JSON number: "42.5" (a string) is refused.
+
+    Phones send numbers; a string in a number's place is a client bug to
+    surface, not to guess at (counts are strict integers for the same reason)."""
+
+    def _validated(self, value: Any) -> Decimal:
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 def _money(**kw: Any) -> fields.Decimal:
-    return fields.Decimal(as_string=False, places=2, allow_nan=False,
-                          validate=validate.Range(min=0, min_inclusive=False, max=10_000_000), **kw)
+    return StrictDecimal(as_string=False, places=2, allow_nan=False,
+                         validate=validate.Range(min=0, min_inclusive=False, max=10_000_000), **kw)
 
 
 def _kg(**kw: Any) -> fields.Decimal:
     # Upper bound checked in the service (configurable); here only the sign.
-    return fields.Decimal(as_string=False, places=3, allow_nan=False,
-                          validate=validate.Range(min=0, min_inclusive=False), **kw)
+    return StrictDecimal(as_string=False, places=3, allow_nan=False,
+                         validate=validate.Range(min=0, min_inclusive=False), **kw)
 
 
 class CostSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(COST_KINDS))
     amount = _money(required=True)
     currency = fields.String(load_default="MXN", validate=CURRENCY)
-    quantity = fields.Decimal(as_string=False, places=3, allow_nan=False, allow_none=True,
-                              validate=validate.Range(min=0))
+    quantity = StrictDecimal(as_string=False, places=3, allow_nan=False, allow_none=True,
+                             validate=validate.Range(min=0))
     unit = fields.String(allow_none=True, validate=validate.Length(max=10))
 
 

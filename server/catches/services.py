@@ -174,6 +174,10 @@ def insert_catches(sess: Session, rows: list[dict[str, Any]]) -> set[tuple[uuid.
     of an error; the caller classifies what was not inserted."""
     if not rows:
         return set()
+    # Rows go in key order: two writers inserting overlapping records then wait
+    # for each other in the same order instead of deadlocking (each would hold
+    # a record the other needs).
+    rows = sorted(rows, key=lambda r: (r["org_id"], r["id"], r["version"]))
     stmt = insert(Catch).values(rows).on_conflict_do_nothing().returning(Catch.id, Catch.version)
     return {(r.id, r.version) for r in sess.execute(stmt)}
 
@@ -232,6 +236,7 @@ def trip_row(org_id: uuid.UUID, trip_id: uuid.UUID, version: int, body: dict[str
 def insert_trips(sess: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
     if not rows:
         return set()
+    rows = sorted(rows, key=lambda r: (r["org_id"], r["id"]))  # key order: see insert_catches
     stmt = insert(Trip).values(rows).on_conflict_do_nothing().returning(Trip.id)
     return set(sess.scalars(stmt))
 
@@ -240,12 +245,23 @@ def revise_trip(sess: Session, trip: Trip, row: dict[str, Any], by: uuid.UUID) -
     """Trips change in place (catches reference them); the old state is kept."""
     old = {k: _canon(v) for k, v in trip_body_of(trip).items()}
     old["status"] = trip.status
+    # So a late retry of this version is still known as a duplicate.
+    old["content_hash"] = trip.content_hash.hex()
     sess.add(TripRevision(org_id=trip.org_id, trip_id=trip.id, version=trip.version,
                           data=old, replaced_by=by))
     for key in (*TRIP_FIELDS, "version", "status", "content_hash", "recorded_by", "device_id"):
         setattr(trip, key, row[key])
     trip.updated_at = datetime.now(UTC)
     sess.flush()
+
+
+def trip_version_hash(sess: Session, trip: Trip, version: int) -> bytes | None:
+    """The content hash a version of a trip had (the current one or a revision)."""
+    if version == trip.version:
+        return trip.content_hash
+    rev = sess.get(TripRevision, (trip.org_id, trip.id, version))
+    value = rev.data.get("content_hash") if rev is not None else None
+    return bytes.fromhex(value) if isinstance(value, str) else None
 
 
 def upsert_landings(sess: Session, trips: Iterable[dict[str, Any]]) -> None:
@@ -255,6 +271,7 @@ def upsert_landings(sess: Session, trips: Iterable[dict[str, Any]]) -> None:
             for t in trips if t.get("returned_at") and t.get("return_port_id")]
     if not rows:
         return
+    rows.sort(key=lambda r: (r["org_id"], r["trip_id"]))  # key order: see insert_catches
     stmt = insert(Landing).values(rows)
     sess.execute(stmt.on_conflict_do_update(
         index_elements=["org_id", "trip_id"],

@@ -86,7 +86,7 @@ def push(sess: Session, who: Principal, raw_items: list[Any], *, device_id: str 
     catches = [it for it in items if it.type == "catch" and it.status is None]
     _check_trips(sess, who, trips, now, limits)
     _write_trips(sess, who, [t for t in trips if t.status is None], device_id)
-    _check_catches(sess, who, catches, trips, now, limits)
+    _check_catches(sess, who, catches, now, limits)
     _write_catches(sess, who, [c for c in catches if c.status is None], device_id, now)
     return items
 
@@ -185,55 +185,73 @@ def _check_trips(sess: Session, who: Principal, trips: list[Item], now: datetime
             t.reject(FieldError("vessel_id", "unknown_vessel", {"value": str(v)}))
 
 
-def _check_catches(sess: Session, who: Principal, catches: list[Item], trips: list[Item],
-                   now: datetime, limits: Limits) -> None:
+def _check_catches(sess: Session, who: Principal, catches: list[Item], now: datetime,
+                   limits: Limits) -> None:
     species = _known(sess, Species.code, {c.body.get("species_code") for c in catches})
     gear = _known(sess, Gear.code, {c.body.get("gear_code") for c in catches})
-    # Trips a catch may hang on: the caller's own, from this batch or stored.
+    # Trips a catch may hang on: the caller's own. Read after the batch's trips
+    # were written, so a trip of this batch is seen as stored: created, revised
+    # or cancelled, and not in the content of a copy that was rejected or in
+    # conflict with the server's.
     wanted = {c.body["trip_id"] for c in catches if "trip_id" in c.body}
     stored = {trip.id: trip for trip in sess.scalars(select(Trip).where(
         Trip.id.in_(wanted), Trip.member_id == who.member_id))} if wanted else {}
-    batch = {t.id: t for t in trips if t.status != "rejected"}
-    max_kg = Decimal(str(limits.max_catch_kg))
+    logging_orgs = set(who.orgs_with(Role.fisher, Role.admin))
     for c in catches:
         if c.cancelled:
             _resolve_cancel_org(sess, who, c)
             continue
-        b = c.body
-        trip_id = b["trip_id"]
-        window: tuple[datetime, datetime | None]
-        in_batch = batch.get(trip_id)
-        if in_batch is not None and in_batch.org_id is not None:
-            c.org_id = in_batch.org_id
-            window = (in_batch.body.get("departed_at") or now, in_batch.body.get("returned_at"))
-            zero = bool(in_batch.body.get("zero_catch"))
-        elif trip_id in stored:
-            trip = stored[trip_id]
-            c.org_id = trip.org_id
-            window, zero = (trip.departed_at, trip.returned_at), trip.zero_catch
-        else:
-            c.reject(FieldError("trip_id", "unknown_trip", {"value": str(trip_id)}))
+        trip = stored.get(c.body["trip_id"])
+        if trip is None:
+            c.reject(FieldError("trip_id", "unknown_trip", {"value": str(c.body["trip_id"])}))
             continue
-        if zero:
-            c.reject(FieldError("trip_id", "zero_catch_has_catches"))
-        if b["species_code"] not in species:
-            c.reject(FieldError("species_code", "unknown_species", {"value": b["species_code"]}))
-        if b.get("gear_code") and b["gear_code"] not in gear:
-            c.reject(FieldError("gear_code", "unknown_gear", {"value": b["gear_code"]}))
-        for name in ("landed_kg", "live_kg"):
-            if b.get(name) is not None and b[name] > max_kg:
-                c.reject(FieldError(name, "weight_too_large",
-                                    {"value": b[name], "max": limits.max_catch_kg}))
-        if b.get("count") is not None and b["count"] > limits.max_count:
-            c.reject(FieldError("count", "range_max", {"max": limits.max_count}))
-        caught = b["caught_at"]
-        if caught > now + limits.clock_skew:
-            c.reject(FieldError("caught_at", "in_future"))
-        elif not (window[0] - limits.clock_skew <= caught
-                  <= (window[1] or now) + limits.clock_skew):
-            c.reject(FieldError("caught_at", "catch_outside_trip", {
-                "start": window[0].isoformat(),
-                "end": window[1].isoformat() if window[1] else "…"}))
+        c.org_id = trip.org_id
+        if trip.org_id not in logging_orgs:
+            c.reject(FieldError("trip_id", "no_membership", {"value": str(trip.org_id)}))
+            continue
+        errors = catch_errors(c.body, trip, species, gear, now, limits)
+        if errors:
+            c.reject(*errors)
+
+
+def catch_errors(b: Mapping[str, Any], trip: Trip, species: set[str], gear: set[str],
+                 now: datetime, limits: Limits) -> list[FieldError]:
+    """The rules a catch's full content must follow on its trip (sync and REST alike)."""
+    errors: list[FieldError] = []
+    if trip.status == RecordStatus.cancelled:
+        errors.append(FieldError("trip_id", "already_cancelled"))
+    elif trip.zero_catch:
+        errors.append(FieldError("trip_id", "zero_catch_has_catches"))
+    if b["species_code"] not in species:
+        errors.append(FieldError("species_code", "unknown_species", {"value": b["species_code"]}))
+    if b.get("gear_code") and b["gear_code"] not in gear:
+        errors.append(FieldError("gear_code", "unknown_gear", {"value": b["gear_code"]}))
+    max_kg = Decimal(str(limits.max_catch_kg))
+    for name in ("landed_kg", "live_kg"):
+        if b.get(name) is not None and b[name] > max_kg:
+            errors.append(FieldError(name, "weight_too_large",
+                                     {"value": b[name], "max": limits.max_catch_kg}))
+    landed, live = b.get("landed_kg"), b.get("live_kg")
+    if landed is not None and live is not None and live < landed:
+        errors.append(FieldError("live_kg", "live_below_landed"))
+    if b.get("count") is not None and b["count"] > limits.max_count:
+        errors.append(FieldError("count", "range_max", {"max": limits.max_count}))
+    caught = b["caught_at"]
+    start, end = trip.departed_at, trip.returned_at
+    if caught > now + limits.clock_skew:
+        errors.append(FieldError("caught_at", "in_future"))
+    elif not (start - limits.clock_skew <= caught <= (end or now) + limits.clock_skew):
+        errors.append(FieldError("caught_at", "catch_outside_trip", {
+            "start": start.isoformat(), "end": end.isoformat() if end else "…"}))
+    return errors
+
+
+def check_catch(sess: Session, body: Mapping[str, Any], trip: Trip, now: datetime,
+                limits: Limits) -> list[FieldError]:
+    """``catch_errors`` with its own catalog look-ups, for one catch (REST corrections)."""
+    species = _known(sess, Species.code, {body.get("species_code")})
+    gear = _known(sess, Gear.code, {body.get("gear_code")})
+    return catch_errors(body, trip, species, gear, now, limits)
 
 
 def _resolve_cancel_org(sess: Session, who: Principal, c: Item) -> None:
@@ -257,8 +275,10 @@ def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: st
                 t.org_id, t.id, 1, t.body, member_id=who.member_id, recorded_by=who.member_id,
                 device_id=device_id, cancelled=False, digest=t.digest))
             new_items.append(t)
-        else:
-            _revise_trip(sess, who, t, device_id)
+    # Corrections lock rows one by one: in key order, so two batches holding
+    # records the other needs wait for each other instead of deadlocking.
+    for t in sorted((t for t in trips if t.version > 1), key=_key):
+        _revise_trip(sess, who, t, device_id)
     created = svc.insert_trips(sess, new_rows)
     svc.upsert_landings(sess, [r for r in new_rows if r["id"] in created])
     stale = [t for t in new_items if t.id not in created]
@@ -271,8 +291,8 @@ def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: st
         trip = existing.get((t.org_id, t.id))  # type: ignore[arg-type]
         if trip is None or trip.member_id != who.member_id:
             t.reject(FieldError("id", "duplicate_value", {"value": str(t.id)}))
-        elif trip.version == 1 and trip.content_hash == t.digest:
-            t.status = "duplicate"
+        elif svc.trip_version_hash(sess, trip, 1) == t.digest:
+            t.status = "duplicate"  # maybe corrected since: a late retry all the same
         else:
             t.status, t.server = "conflict", svc.render_trip(trip)
 
@@ -286,7 +306,7 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None) 
         return
     body = svc.trip_body_of(trip) if t.cancelled else t.body
     t.digest = svc.content_hash({"org_id": t.org_id, "cancelled": t.cancelled, **body})
-    if trip.version == t.version and trip.content_hash == t.digest:
+    if trip.version >= t.version and svc.trip_version_hash(sess, trip, t.version) == t.digest:
         t.status = "duplicate"
     elif trip.version != t.version - 1 or trip.status == RecordStatus.cancelled:
         t.status, t.server = "conflict", svc.render_trip(trip)
@@ -329,9 +349,12 @@ def _write_catches(sess: Session, who: Principal, catches: list[Item], device_id
     for c in firsts:
         if c.status is None:
             c.status = "created"
-    for c in catches:
-        if c.version > 1:
-            correct(sess, who.member_id, c, device_id, now, owner=who.member_id)
+    for c in sorted((c for c in catches if c.version > 1), key=_key):  # see _write_trips
+        correct(sess, who.member_id, c, device_id, now, owner=who.member_id)
+
+
+def _key(it: Item) -> tuple[str, str, int]:
+    return (str(it.org_id), str(it.id), it.version)
 
 
 def correct(sess: Session, by: uuid.UUID, c: Item, device_id: str | None, now: datetime,
