@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -11,6 +12,8 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 
+from server.http import NUL_REASON, has_nul
+
 
 class OrjsonParser(FlaskParser):
     """Parse bodies with orjson: faster on sync batches, and NaN/Infinity are not JSON."""
@@ -19,7 +22,11 @@ class OrjsonParser(FlaskParser):
         data = req.get_data(cache=True)
         if not data:
             raise orjson.JSONDecodeError("empty", "", 0)
-        return orjson.loads(data)
+        value = orjson.loads(data)
+        if has_nul(data):
+            # Reported as malformed JSON (400) like any other unusable body.
+            raise orjson.JSONDecodeError(NUL_REASON, data.decode("utf-8", "replace"), 0)
+        return value
 
 
 Blueprint.ARGUMENTS_PARSER = OrjsonParser()
@@ -41,6 +48,16 @@ field at fault; texts in Spanish or English per `Accept-Language` (Spanish by de
 """
 
 
+_NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def _decimal_bounds(_converter: Any, _field: Any, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Decimal bounds (``Range(max=Decimal("10000000.00"))``) as JSON numbers: the
+    JSON encoder would write them as strings, which makes the spec invalid.
+    (An apispec attribute function: it is bound to the field converter.)"""
+    return {k: float(ret[k]) for k in _NUMERIC_KEYWORDS if isinstance(ret.get(k), Decimal)}
+
+
 def init_app(app: Flask) -> None:
     app.config.update(
         API_TITLE="Cardumen",
@@ -58,6 +75,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(_decimal_bounds)
     app.extensions["cardumen.api"] = api
 
     @app.get(DOCS_STATIC + "<path:filename>")

@@ -31,6 +31,11 @@ _STATUS_CODES = {
     413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
     429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
 }
+# Titles name the kind of problem and do not vary between occurrences (RFC 9457
+# 3.1.4): statuses whose message above has parameters get a text of their own.
+_TITLES = {412: "title_precondition_failed", 413: "title_payload_too_large",
+           415: "title_unsupported_media_type", 429: "title_rate_limited",
+           503: "title_service_unavailable"}
 
 
 class Coded(str):
@@ -122,7 +127,7 @@ def problem(status: int, code: str, *, errors: Iterable[FieldError] = (),
     lang = i18n.locale()
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code.replace("_", "-"),
-        "title": i18n.t(_STATUS_CODES.get(status, code), lang, **params),
+        "title": i18n.t(_TITLES.get(status) or _STATUS_CODES.get(status, code), lang),
         "status": status,
         "detail": i18n.t(code, lang, **params),
         "instance": request.path if request else None,
@@ -157,8 +162,7 @@ def _from_http(exc: HTTPException) -> Response:
                        "validation_error" if status == 422 else _STATUS_CODES.get(status, "bad_request"),
                        errors=errs, headers=headers)
     if status == 413:
-        from flask import current_app
-        return problem(413, "payload_too_large", limit=current_app.config["MAX_CONTENT_LENGTH"])
+        return problem(413, "payload_too_large", limit=request.max_content_length)
     if status == 405:
         allowed = exc.get_response().headers.get("Allow")
         if allowed:

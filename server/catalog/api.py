@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from server.catalog.schemas import (
     ZoneUploadQuery,
 )
 from server.errors import ApiError
+from server.http import json_body
 from server.members import auth
 from server.pages import conditional_json
 
@@ -99,9 +100,7 @@ class ZoneList(MethodView):
         Every feature needs a polygonal geometry and ``properties.name``; optional
         ``code``, ``valid_from``, ``valid_until``. Invalid polygons are refused with
         the reason (e.g. the self-intersection point); nothing is stored then."""
-        body = request.get_json(silent=True)
-        if body is None:
-            raise ApiError(400, "malformed_json", reason="FeatureCollection expected")
+        body = json_body()
         sess = db.session()
         zones = services.upload_zones(sess, body, query["kind"], query.get("source"),
                                       auth.current().member_id)

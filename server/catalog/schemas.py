@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server.catalog.models import ZoneKind
+from server.errors import Coded
 
 UPLOADABLE_KINDS = [k.value for k in ZoneKind if k not in (ZoneKind.land,)]
 
@@ -24,6 +27,18 @@ class SpeciesSchema(Schema):
 class SpeciesBatchSchema(Schema):
     species = fields.List(fields.Nested(SpeciesSchema), required=True,
                           validate=validate.Length(min=1, max=5000))
+
+    @validates_schema
+    def _unique_codes(self, data: dict[str, Any], **_: Any) -> None:
+        # One upsert statement cannot touch a row twice: name the repeats.
+        seen: set[str] = set()
+        repeats: dict[Any, Any] = {}
+        for i, row in enumerate(data.get("species") or []):
+            if row["code"] in seen:
+                repeats[i] = {"code": [Coded("duplicate_code")]}
+            seen.add(row["code"])
+        if repeats:
+            raise ValidationError({"species": repeats})
 
 
 class GearSchema(Schema):

@@ -23,6 +23,7 @@ from server.errors import ApiError, FieldError, field_errors
 from server.geofields import geo_validation_error
 
 DATA = Path(__file__).resolve().parent / "data"
+ZONE_CODE_MAX = 40  # zone.code is varchar(40)
 
 
 def _csv(name: str) -> Iterator[dict[str, str]]:
@@ -35,11 +36,16 @@ def _blank(value: str | None) -> str | None:
 
 
 def upsert_species(sess: Session, rows: list[dict[str, Any]]) -> int:
-    if not rows:
-        return 0
-    stmt = insert(Species).values(rows)
-    cols = {c: stmt.excluded[c] for c in rows[0] if c != "code"}
-    sess.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=cols))
+    """Insert species, or update those whose code exists. Fields a row leaves out
+    keep their stored value. One statement per set of fields: a multi-row INSERT
+    needs the same keys in every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for keys, group in groups.items():
+        stmt = insert(Species).values(group)
+        cols = {c: stmt.excluded[c] for c in keys if c != "code"}
+        sess.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=cols))
     return len(rows)
 
 
@@ -148,6 +154,10 @@ def upload_zones(sess: Session, collection: Any, kind: str, source: str | None,
             errors.append(FieldError(f"features.{i}.properties.valid_until", "date_order"))
             continue
         code = props.get("code")
+        if code is not None and len(str(code)) > ZONE_CODE_MAX:
+            errors.append(FieldError(f"features.{i}.properties.code", "length_max",
+                                     {"max": ZONE_CODE_MAX}))
+            continue
         zones.append(Zone(
             id=new_id(), kind=kind, code=str(code) if code is not None else None,
             name=name.strip()[:200], geom=from_shape(shape, srid=4326),
