@@ -128,3 +128,19 @@ def test_production_server_takes_gzip_bodies(served: str) -> None:
     # Decoded and parsed: an unknown phone is a 401, not a 400 about the body.
     assert err.value.code == 401
     assert json.load(err.value)["code"] == "bad_credentials"
+
+
+def test_demo_load_then_accounts_log_in(database_url: str, anon: Api) -> None:
+    out = _run(database_url, "demo", "load", "--size", "300", "--force")
+    assert "catch 300" in out and "demo1234" in out
+    lines = _run(database_url, "demo", "accounts", "--limit", "1").splitlines()
+    assert lines[-1] == "password for all: demo1234"
+    phone, role = lines[0].split()[:2]
+    assert role == "admin"
+    r = anon.post("/api/v1/auth/login", {"phone": phone, "password": "demo1234",
+                                         "device_id": "demo"})
+    assert r.status_code == 200
+    me = anon.get("/api/v1/me",
+                  headers={"Authorization": f"Bearer {r.get_json()['access_token']}"}).get_json()
+    assert [m["role"] for m in me["memberships"]] == ["admin"]
+    assert me["memberships"][0]["org_name"].startswith("[DEMO] ")

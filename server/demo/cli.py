@@ -39,3 +39,32 @@ def load(size: str, seed: int, force: bool) -> None:
     sess.commit()
     click.echo("demo data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     click.echo(f"every demo member's password is {loader.DEMO_PASSWORD!r}")
+
+
+@demo.command("accounts")
+@click.option("--limit", default=3, show_default=True, type=int,
+              help="accounts listed per cooperative")
+@with_appcontext
+def accounts(limit: int) -> None:
+    """Demo logins to try the API with: administrators first, then fishers."""
+    from sqlalchemy import func, select
+
+    from server import db
+    from server.demo import loader
+    from server.members.models import Member, Membership, Organization
+
+    rank = func.row_number().over(partition_by=Membership.org_id,
+                                  order_by=(Membership.role != "admin", Member.phone))
+    inner = (select(Organization.name.label("org"), Membership.role, Member.phone,
+                    Member.name, rank.label("n"))
+             .join(Membership, Membership.org_id == Organization.id)
+             .join(Member, Member.id == Membership.member_id)
+             .where(Organization.name.startswith("[DEMO] "))).subquery()
+    rows = db.session().execute(select(inner).where(inner.c.n <= limit)
+                                .order_by(inner.c.org, inner.c.n)).all()
+    if not rows:
+        click.echo("no demo data: run `cardumen demo load`")
+        return
+    for row in rows:
+        click.echo(f"{row.phone:<15} {row.role:<7} {row.name:<32} {row.org}")
+    click.echo(f"password for all: {loader.DEMO_PASSWORD}")
