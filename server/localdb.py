@@ -148,6 +148,9 @@ work_mem = '16MB'
 maintenance_work_mem = '256MB'
 max_connections = 200
 jit = off
+# The change feed reads below the oldest open transaction of the whole cluster;
+# a session left idle inside a transaction would hold every feed back.
+idle_in_transaction_session_timeout = '5min'
 """
     with open(data_dir / "postgresql.conf", "a") as fh:
         fh.write(conf)

@@ -216,6 +216,12 @@ def test_api_healthcheck_and_localhost_port(compose: dict[str, Any]) -> None:
     assert not exposed, f"api publishes ports beyond localhost: {exposed}"
 
 
+def test_db_bounds_idle_transactions(compose: dict[str, Any]) -> None:
+    # The change feed reads below the oldest open transaction (docs/ARCHITECTURE.md).
+    command = _service(compose, "db").get("command") or []
+    assert "idle_in_transaction_session_timeout=5min" in command
+
+
 def test_start_order(compose: dict[str, Any]) -> None:
     assert _depends_on(_service(compose, "migrate")).get("db") == "service_healthy"
     api = _depends_on(_service(compose, "api"))
