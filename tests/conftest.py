@@ -35,6 +35,24 @@ from server.members import tokens
 from server.members.models import Member, Membership, MembershipStatus, Organization, Role
 
 PASSWORD = "correct horse battery"
+PROBLEM = "application/problem+json"
+
+
+def problem(r: Any, status: int, code: str) -> dict[str, Any]:
+    """Assert an RFC 9457 answer with this status and code; return its body."""
+    assert r.status_code == status, r.get_data(as_text=True)[:2000]
+    assert r.mimetype == PROBLEM
+    body: dict[str, Any] = r.get_json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == "https://cardumen.org/problems/" + code.replace("_", "-")
+    assert body["instance"] == r.request.path
+    return body
+
+
+def errors_of(body: dict[str, Any]) -> dict[str, str]:
+    """{field: code} of a validation problem."""
+    return {e["field"]: e["code"] for e in body["errors"]}
 
 
 def _server_admin() -> tuple[str, str]:

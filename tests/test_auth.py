@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from server import create_app
 from server.members import services, tokens
 from server.members.models import Member, RefreshToken
-from tests.conftest import PASSWORD, Api, Factory, random_phone
+from tests.conftest import PASSWORD, Api, Factory, errors_of, problem, random_phone
 
-PROBLEM = "application/problem+json"
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 REFRESH = "/api/v1/auth/refresh"
@@ -29,21 +28,8 @@ LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/me"
 
 
-def problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    """Assert a problem+json answer with this status and code; return its body."""
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == PROBLEM
-    body: dict[str, Any] = r.get_json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["type"] == "https://cardumen.org/problems/" + code.replace("_", "-")
-    assert body["instance"] == r.request.path
-    return body
 
 
-def errors_of(body: dict[str, Any]) -> dict[str, str]:
-    """{field: code} of a validation problem."""
-    return {e["field"]: e["code"] for e in body["errors"]}
 
 
 def national(phone: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from server.catalog.models import Zone, ZoneKind
-from tests.conftest import Api, Factory
+from tests.conftest import Api, Factory, problem
 
 SPECIES = "/api/v1/catalog/species"
 ZONES = "/api/v1/catalog/zones"
@@ -39,12 +39,6 @@ def collection(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
-def problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    assert r.status_code == status, r.get_data(as_text=True)[:2000]
-    assert r.mimetype == "application/problem+json"
-    body: dict[str, Any] = r.get_json()
-    assert body["code"] == code
-    return body
 
 
 def zone_count(db: Session) -> int:

@@ -12,24 +12,7 @@ from sqlalchemy.orm import Session
 from server.fleet import services
 from server.fleet.models import Permit, Vessel
 from server.members.models import Membership, MembershipStatus, Role
-from tests.conftest import Api, Coop, Factory
-
-PROBLEM = "application/problem+json"
-
-
-def problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    """Assert a problem+json answer with this status and code; return its body."""
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == PROBLEM
-    body: dict[str, Any] = r.get_json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["instance"] == r.request.path
-    return body
-
-
-def errors_of(body: dict[str, Any]) -> dict[str, str]:
-    return {e["field"]: e["code"] for e in body["errors"]}
+from tests.conftest import Api, Coop, Factory, errors_of, problem
 
 
 def messages_of(body: dict[str, Any]) -> dict[str, str]:

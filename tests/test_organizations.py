@@ -16,25 +16,13 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError
 from server.members import services
 from server.members.models import Membership, Organization, Role
-from tests.conftest import Api, Factory
+from tests.conftest import Api, Factory, errors_of, problem
 
-PROBLEM = "application/problem+json"
 ORGS = "/api/v1/organizations"
 
 
-def problem(r: Any, status: int, code: str) -> dict[str, Any]:
-    """Assert a problem+json answer with this status and code; return its body."""
-    assert r.status_code == status, r.get_data(as_text=True)
-    assert r.mimetype == PROBLEM
-    body: dict[str, Any] = r.get_json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["instance"] == r.request.path
-    return body
 
 
-def errors_of(body: dict[str, Any]) -> dict[str, str]:
-    return {e["field"]: e["code"] for e in body["errors"]}
 
 
 def rnpa() -> str:

@@ -140,6 +140,17 @@ def _page(q: Select[Any], order: tuple[Any, Any], limit: int, after: str | None,
     return {"items": [render(r) for r in rows], "next_cursor": nxt}
 
 
+def _filtered(q: Select[Any], model: Any, when: Any, query: dict[str, Any]) -> Select[Any]:
+    """The filters trips and catches share: cancelled records and a time window."""
+    if not query["include_cancelled"]:
+        q = q.where(model.status == RecordStatus.active)
+    if query["since"]:
+        q = q.where(when >= query["since"])
+    if query["until"]:
+        q = q.where(when < query["until"])
+    return q
+
+
 @blp.route("/trips")
 class Trips(MethodView):
     @blp.doc(security=auth.SECURITY)
@@ -148,13 +159,8 @@ class Trips(MethodView):
     @auth.login_required
     def get(self, query: dict[str, Any]) -> Any:
         """Your trips, newest first; ``org_id`` for a cooperative you administer."""
-        q = select(Trip).where(_scope(Trip, query["org_id"]))
-        if not query["include_cancelled"]:
-            q = q.where(Trip.status == RecordStatus.active)
-        if query["since"]:
-            q = q.where(Trip.departed_at >= query["since"])
-        if query["until"]:
-            q = q.where(Trip.departed_at < query["until"])
+        q = _filtered(select(Trip).where(_scope(Trip, query["org_id"])), Trip,
+                      Trip.departed_at, query)
         return conditional_json(_page(q, (Trip.departed_at, Trip.id), query["limit"],
                                       query["after"], svc.render_trip))
 
@@ -187,15 +193,10 @@ class Catches(MethodView):
         """Your catches (current versions), newest first; ``org_id`` for a cooperative
         you administer."""
         q = select(Catch).where(_scope(Catch, query["org_id"]), Catch.superseded_at.is_(None))
-        if not query["include_cancelled"]:
-            q = q.where(Catch.status == RecordStatus.active)
+        q = _filtered(q, Catch, Catch.caught_at, query)
         for key, col in (("trip_id", Catch.trip_id), ("species_code", Catch.species_code)):
             if query[key]:
                 q = q.where(col == query[key])
-        if query["since"]:
-            q = q.where(Catch.caught_at >= query["since"])
-        if query["until"]:
-            q = q.where(Catch.caught_at < query["until"])
         return conditional_json(_page(q, (Catch.caught_at, Catch.id), query["limit"],
                                       query["after"], svc.render_catch))
 
