@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -101,9 +101,29 @@ def _canon(value: Any) -> Any:
     return value
 
 
+def _canon_leaf(value: Any) -> Any:
+    """``_canon`` of the values orjson cannot write itself (or, for datetimes, is told not to)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date | time) and getattr(value, "tzinfo", None) is None:
+        # Passed through along with datetimes; orjson writes these as isoformat() does.
+        return value.isoformat()
+    if isinstance(value, BaseGeometry):
+        return geo.to_geojson(value)
+    raise TypeError(f"not hashable content: {type(value).__name__}")
+
+
+# orjson walks dicts and lists itself and writes UUIDs as str() does; only the
+# leaves _canon changes reach _canon_leaf. The bytes are _canon's, byte for byte:
+# stored hashes decide duplicate vs conflict, so they must never change.
+_HASH_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
 def content_hash(fields: dict[str, Any]) -> bytes:
     """Same content, same hash, whatever the JSON spelling (12.5 vs 12.50, time zones)."""
-    return hashlib.sha256(orjson.dumps(_canon(fields), option=orjson.OPT_SORT_KEYS)).digest()
+    return hashlib.sha256(orjson.dumps(fields, default=_canon_leaf, option=_HASH_OPTIONS)).digest()
 
 
 def ewkt(geom: BaseGeometry | None) -> str | None:

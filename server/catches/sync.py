@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from server.catalog.models import Gear, Port, Species
 from server.catches import services as svc
+from server.catches.fastpath import fast_catch_body, fast_item_head
 from server.catches.models import Catch, RecordStatus, Trip
 from server.catches.schemas import CatchBodySchema, ItemHead, TripBodySchema
 from server.errors import FieldError, field_errors
@@ -98,12 +99,16 @@ def _parse(index: int, raw: Any) -> Item:
     if not isinstance(raw, Mapping):
         item.reject(FieldError("", "not_an_object"))
         return item
-    try:
-        head = _HEAD_SCHEMA.load({k: raw[k] for k in _HEAD_KEYS if k in raw})
-    except ValidationError as exc:
-        item.type = str(raw.get("type", "?"))
-        item.reject(*field_errors(exc.messages))
-        return item
+    # The fast paths read well-formed items; anything else (and every error
+    # message) is marshmallow's.
+    head = fast_item_head(raw)
+    if head is None:
+        try:
+            head = _HEAD_SCHEMA.load({k: raw[k] for k in _HEAD_KEYS if k in raw})
+        except ValidationError as exc:
+            item.type = str(raw.get("type", "?"))
+            item.reject(*field_errors(exc.messages))
+            return item
     item.type, item.id, item.version = head["type"], head["id"], head["version"]
     item.cancelled = head["cancelled"]
     body = {k: v for k, v in raw.items() if k not in _HEAD_KEYS}
@@ -112,6 +117,11 @@ def _parse(index: int, raw: Any) -> Item:
         return item
     if item.cancelled:
         return item  # a tombstone carries no content: it copies the previous version
+    if item.type == "catch":
+        fast = fast_catch_body(body)
+        if fast is not None:
+            item.body = fast
+            return item
     schema = _TRIP_SCHEMA if item.type == "trip" else _CATCH_SCHEMA
     try:
         item.body = schema.load(body)
