@@ -23,21 +23,11 @@ from sqlalchemy.orm import Session
 
 import geo
 from server.catalog.models import ZoneKind
+from server.catches import zoneindex
 from server.catches.models import Catch, Landing, QualityFlag, RecordStatus, Trip, TripRevision
 from server.db import new_id
 
 LATE_AFTER = timedelta(days=30)
-
-# Every zone containing each position, in one statement: one GiST probe per
-# point into zone_piece (zones cut into small pieces), the zone's kind and
-# validity joined by primary key. Which zone means what is decided in Python.
-_ENRICH = text("""
-    SELECT DISTINCT p.i, z.id, z.kind, z.code, z.valid_from, z.valid_until
-      FROM unnest(CAST(:i AS int[]), CAST(:x AS float8[]), CAST(:y AS float8[])) AS p(i, x, y)
-      JOIN zone_piece zp ON ST_Intersects(zp.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))
-      JOIN zone z ON z.id = zp.zone_id AND z.retired_at IS NULL
-""")
-
 
 @dataclass(frozen=True)
 class Enrichment:
@@ -55,10 +45,7 @@ def enrich(sess: Session, points: Sequence[tuple[BaseGeometry | None, datetime]]
             idx.append(i)
             xs.append(pos.x)
             ys.append(pos.y)
-    hits: dict[int, list[Any]] = {}
-    if idx:
-        for r in sess.execute(_ENRICH, {"i": idx, "x": xs, "y": ys}):
-            hits.setdefault(r.i, []).append(r)
+    hits: dict[int, list[Any]] = dict(zip(idx, zoneindex.containing(sess, xs, ys), strict=True))
     return [_classify(pos, when, hits.get(i, []), now) for i, (pos, when) in enumerate(points)]
 
 
