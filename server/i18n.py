@@ -153,6 +153,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "es": "Este id aparece más de una vez en el lote."},
     "duplicate_code": {"en": "This code appears more than once in the batch.",
                        "es": "Este código aparece más de una vez en el lote."},
+    "trip_has_catches": {"en": "This trip still has catches; cancel them first (a push may "
+                                "hold the catches' cancellations, then the trip in the next push).",
+                         "es": "Este viaje todavía tiene capturas; cancélelas primero (un envío "
+                               "puede llevar sus cancelaciones y el siguiente, el viaje)."},
     "zero_catch_has_catches": {"en": "A zero-catch trip cannot have catches.",
                                "es": "Un viaje sin captura no puede tener capturas."},
     "not_your_trip": {"en": "This trip belongs to someone else.",

@@ -350,3 +350,27 @@ def test_trip_corrections_and_late_retries(factory: Factory, db: Session) -> Non
     assert statuses(push(c.fisher.api, [tomb, v3])) == ["duplicate", "duplicate"]
     (r,) = push(c.fisher.api, [dict(t, version=5, notes="revive")])
     assert r["status"] == "conflict" and r["server"]["deleted"] is True
+
+
+def test_trip_with_catches_cannot_become_zero_catch_or_be_cancelled(factory: Factory) -> None:
+    c = factory.coop()
+    api = c.fisher.api
+    trip = trip_item(c.vessel_id)
+    catch = catch_item(trip["id"])
+    r = api.post("/api/v1/sync/push", {"items": [trip, catch]})
+    assert [x["status"] for x in r.get_json()["results"]] == ["created", "created"]
+
+    zero = dict(trip, version=2, zero_catch=True)
+    gone = {"type": "trip", "id": trip["id"], "version": 2, "cancelled": True}
+    for item, field in ((zero, "zero_catch"), (gone, "cancelled")):
+        (res,) = api.post("/api/v1/sync/push", {"items": [item]}, lang="en").get_json()["results"]
+        assert res["status"] == "rejected"
+        assert [(e["field"], e["code"]) for e in res["errors"]] == [(field, "trip_has_catches")]
+
+    # Once its catch is cancelled, the trip may be cancelled too.
+    tomb = {"type": "catch", "id": catch["id"], "version": 2, "cancelled": True}
+    assert api.post("/api/v1/sync/push", {"items": [tomb]}).get_json()["results"][0]["status"] \
+        == "created"
+    (res,) = api.post("/api/v1/sync/push", {"items": [gone]}).get_json()["results"]
+    assert res["status"] == "created"
+    assert api.get(f"/api/v1/trips/{trip['id']}").get_json()["status"] == "cancelled"

@@ -320,6 +320,10 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None) 
         t.status = "duplicate"
     elif trip.version != t.version - 1 or trip.status == RecordStatus.cancelled:
         t.status, t.server = "conflict", svc.render_trip(trip)
+    elif (t.cancelled or body.get("zero_catch")) and _has_active_catches(sess, trip):
+        # Catches are the regulatory records: they are cancelled one by one (each a
+        # tombstone version), never swept away by their trip.
+        t.reject(FieldError("cancelled" if t.cancelled else "zero_catch", "trip_has_catches"))
     else:
         assert t.org_id is not None and t.id is not None
         row = svc.trip_row(t.org_id, t.id, t.version, body, member_id=who.member_id,
@@ -328,6 +332,12 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None) 
         svc.revise_trip(sess, trip, row, who.member_id)
         svc.upsert_landings(sess, [row])
         t.status = "created"
+
+
+def _has_active_catches(sess: Session, trip: Trip) -> bool:
+    return sess.scalar(select(Catch.id).where(
+        Catch.org_id == trip.org_id, Catch.trip_id == trip.id, Catch.superseded_at.is_(None),
+        Catch.status == RecordStatus.active).limit(1)) is not None
 
 
 def _write_catches(sess: Session, who: Principal, catches: list[Item], device_id: str | None,
