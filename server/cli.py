@@ -73,6 +73,11 @@ def serve(bind: str | None, workers: int | None, threads: int | None) -> None:
         "--workers", str(workers or cfg["WORKERS"]),
         "--threads", str(threads or cfg["THREADS"]),
         "--worker-class", "gthread",
+        # A listening socket per worker: the kernel spreads connections over the
+        # workers. With one shared socket, whichever gthread worker woke first
+        # took every pending keep-alive connection and ran all their pushes
+        # under one GIL while the other worker idled.
+        "--reuse-port",
         "--access-logfile", "-",
         "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     ]
