@@ -153,6 +153,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "es": "Este id aparece más de una vez en el lote."},
     "duplicate_code": {"en": "This code appears more than once in the batch.",
                        "es": "Este código aparece más de una vez en el lote."},
+    "trip_excludes_catches": {"en": "With these times the trip would leave some of its catches "
+                                     "outside it; correct those catches first.",
+                               "es": "Con estas horas el viaje dejaría fuera algunas de sus "
+                                     "capturas; corrija primero esas capturas."},
     "trip_has_catches": {"en": "This trip still has catches; cancel them first (a push may "
                                 "hold the catches' cancellations, then the trip in the next push).",
                          "es": "Este viaje todavía tiene capturas; cancélelas primero (un envío "

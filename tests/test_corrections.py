@@ -374,3 +374,21 @@ def test_trip_with_catches_cannot_become_zero_catch_or_be_cancelled(factory: Fac
     (res,) = api.post("/api/v1/sync/push", {"items": [gone]}).get_json()["results"]
     assert res["status"] == "created"
     assert api.get(f"/api/v1/trips/{trip['id']}").get_json()["status"] == "cancelled"
+
+
+def test_trip_times_cannot_leave_its_catches_outside(factory: Factory) -> None:
+    c = factory.coop()
+    api = c.fisher.api
+    trip = trip_item(c.vessel_id)
+    catch = catch_item(trip["id"])  # caught 5 h ago, the trip ran 10 h ago to 1 h ago
+    assert [x["status"] for x in api.post("/api/v1/sync/push", {"items": [trip, catch]})
+            .get_json()["results"]] == ["created", "created"]
+    now = datetime.now(UTC)
+    late_start = dict(trip, version=2, departed_at=iso(now - timedelta(hours=3)))
+    (res,) = api.post("/api/v1/sync/push", {"items": [late_start]}).get_json()["results"]
+    assert res["status"] == "rejected"
+    assert [(e["field"], e["code"]) for e in res["errors"]] == [
+        ("departed_at", "trip_excludes_catches")]
+    early_start = dict(trip, version=2, departed_at=iso(now - timedelta(hours=12)))
+    (res,) = api.post("/api/v1/sync/push", {"items": [early_start]}).get_json()["results"]
+    assert res["status"] == "created"

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from marshmallow import RAISE, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from server.catalog.models import Gear, Port, Species
@@ -86,7 +86,8 @@ def push(sess: Session, who: Principal, raw_items: list[Any], *, device_id: str 
     trips = [it for it in items if it.type == "trip" and it.status is None]
     catches = [it for it in items if it.type == "catch" and it.status is None]
     _check_trips(sess, who, trips, now, limits)
-    _write_trips(sess, who, [t for t in trips if t.status is None], device_id)
+    _write_trips(sess, who, [t for t in trips if t.status is None], device_id,
+                 limits.clock_skew)
     _check_catches(sess, who, catches, now, limits)
     _write_catches(sess, who, [c for c in catches if c.status is None], device_id, now)
     return items
@@ -274,7 +275,8 @@ def _resolve_cancel_org(sess: Session, who: Principal, c: Item) -> None:
 
 # --- writing -------------------------------------------------------------------------
 
-def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: str | None) -> None:
+def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: str | None,
+                 skew: timedelta) -> None:
     new_rows: list[dict[str, Any]] = []
     new_items: list[Item] = []
     for t in trips:
@@ -288,7 +290,7 @@ def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: st
     # Corrections lock rows one by one: in key order, so two batches holding
     # records the other needs wait for each other instead of deadlocking.
     for t in sorted((t for t in trips if t.version > 1), key=_key):
-        _revise_trip(sess, who, t, device_id)
+        _revise_trip(sess, who, t, device_id, skew)
     created = svc.insert_trips(sess, new_rows)
     svc.upsert_landings(sess, [r for r in new_rows if r["id"] in created])
     stale = [t for t in new_items if t.id not in created]
@@ -307,7 +309,8 @@ def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: st
             t.status, t.server = "conflict", svc.render_trip(trip)
 
 
-def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None) -> None:
+def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None,
+                 skew: timedelta) -> None:
     trip = sess.scalar(select(Trip).where(
         Trip.org_id == t.org_id, Trip.id == t.id, Trip.member_id == who.member_id
     ).with_for_update())
@@ -324,6 +327,9 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None) 
         # Catches are the regulatory records: they are cancelled one by one (each a
         # tombstone version), never swept away by their trip.
         t.reject(FieldError("cancelled" if t.cancelled else "zero_catch", "trip_has_catches"))
+    elif not t.cancelled and _catches_outside(sess, trip, body["departed_at"],
+                                              body.get("returned_at"), skew):
+        t.reject(FieldError("departed_at", "trip_excludes_catches"))
     else:
         assert t.org_id is not None and t.id is not None
         row = svc.trip_row(t.org_id, t.id, t.version, body, member_id=who.member_id,
@@ -338,6 +344,17 @@ def _has_active_catches(sess: Session, trip: Trip) -> bool:
     return sess.scalar(select(Catch.id).where(
         Catch.org_id == trip.org_id, Catch.trip_id == trip.id, Catch.superseded_at.is_(None),
         Catch.status == RecordStatus.active).limit(1)) is not None
+
+
+def _catches_outside(sess: Session, trip: Trip, start: datetime, end: datetime | None,
+                     skew: timedelta) -> bool:
+    """Would the trip's new times leave one of its active catches outside it?"""
+    outside = Catch.caught_at < start - skew
+    if end is not None:
+        outside = or_(outside, Catch.caught_at > end + skew)
+    return sess.scalar(select(Catch.id).where(
+        Catch.org_id == trip.org_id, Catch.trip_id == trip.id, Catch.superseded_at.is_(None),
+        Catch.status == RecordStatus.active, outside).limit(1)) is not None
 
 
 def _write_catches(sess: Session, who: Principal, catches: list[Item], device_id: str | None,
