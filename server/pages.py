@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from flask import Response, request
 
+from server.errors import ApiError, FieldError
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -42,8 +44,6 @@ def keyset_encode(*values: Any) -> str:
 
 
 def keyset_decode(token: str, arity: int) -> list[str]:
-    from server.errors import ApiError, FieldError
-
     try:
         values = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(values, list) or len(values) != arity:

@@ -16,7 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import RAISE, ValidationError
 from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
 
+import geo
 from server.catches import services as svc
 from server.catches.fastpath import fast_catch_body, fast_item_head
 from server.catches.schemas import CatchBodySchema, ItemHead
@@ -210,9 +212,26 @@ def test_usual_head_takes_the_fast_path() -> None:
 
 # --- content hash ----------------------------------------------------------------------
 
+def _canon(value: Any) -> Any:
+    """The canonical form as first written: a recursive walk, then orjson."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, BaseGeometry):
+        return geo.to_geojson(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canon(v) for v in value]
+    return value
+
+
 def reference_hash(fields: dict[str, Any]) -> bytes:
     """content_hash as it was when the stored hashes were made."""
-    return hashlib.sha256(orjson.dumps(svc._canon(fields), option=orjson.OPT_SORT_KEYS)).digest()
+    return hashlib.sha256(orjson.dumps(_canon(fields), option=orjson.OPT_SORT_KEYS)).digest()
 
 
 CATCH = {"trip_id": uuid.UUID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"), "species_code": "LJS",

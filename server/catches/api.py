@@ -219,6 +219,17 @@ def _base_version(data: dict[str, Any]) -> int:
     return int(data["base_version"])
 
 
+def _correctable(catch_id: uuid.UUID, data: dict[str, Any]) -> tuple[Catch, int]:
+    """The current version, if the caller based their change on it and it is not cancelled."""
+    cur = _current_visible(catch_id)
+    base = _base_version(data)
+    if base != cur.version:
+        raise ApiError(412, "precondition_failed", current=cur.version)
+    if cur.status == RecordStatus.cancelled:
+        raise ApiError(409, "already_cancelled")
+    return cur, base
+
+
 def _write_version(cur: Catch, version: int, body: dict[str, Any], cancelled: bool) -> Any:
     p = auth.current()
     owner = None if p.is_admin_of(cur.org_id) else p.member_id
@@ -260,12 +271,7 @@ class CatchItem(MethodView):
         """Correct a catch: a new version supersedes the current one (both kept).
 
         Give the version you corrected as ``base_version`` (or ``If-Match: "v<n>"``)."""
-        cur = _current_visible(catch_id)
-        base = _base_version(data)
-        if base != cur.version:
-            raise ApiError(412, "precondition_failed", current=cur.version)
-        if cur.status == RecordStatus.cancelled:
-            raise ApiError(409, "already_cancelled")
+        cur, base = _correctable(catch_id, data)
         body = {k: v for k, v in data.items() if k != "base_version"}
         merged = {**svc.body_of(cur), **body}
         # The whole new version follows the rules a pushed one does, on the trip
@@ -285,12 +291,7 @@ class CatchItem(MethodView):
     @auth.login_required
     def delete(self, data: dict[str, Any], catch_id: uuid.UUID) -> Any:
         """Cancel a catch: a tombstone version; the history stays."""
-        cur = _current_visible(catch_id)
-        base = _base_version(data)
-        if base != cur.version:
-            raise ApiError(412, "precondition_failed", current=cur.version)
-        if cur.status == RecordStatus.cancelled:
-            raise ApiError(409, "already_cancelled")
+        cur, base = _correctable(catch_id, data)
         return _write_version(cur, base + 1, {}, cancelled=True)
 
 

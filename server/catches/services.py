@@ -72,24 +72,8 @@ def _classify(pos: BaseGeometry | None, when: datetime, zones: list[Any],
     return Enrichment(fao[0] if fao else None, zone_ids, flags)
 
 
-def _canon(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, BaseGeometry):
-        return geo.to_geojson(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _canon(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canon(v) for v in value]
-    return value
-
-
 def _canon_leaf(value: Any) -> Any:
-    """``_canon`` of the values orjson cannot write itself (or, for datetimes, is told not to)."""
+    """The canonical text of values orjson cannot write itself (or, for datetimes, is told not to)."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime):
@@ -103,14 +87,18 @@ def _canon_leaf(value: Any) -> Any:
 
 
 # orjson walks dicts and lists itself and writes UUIDs as str() does; only the
-# leaves _canon changes reach _canon_leaf. The bytes are _canon's, byte for byte:
-# stored hashes decide duplicate vs conflict, so they must never change.
+# leaves it cannot write reach _canon_leaf. Stored hashes decide duplicate vs
+# conflict, so these bytes must never change (pinned in tests/test_sync_fastpath.py).
 _HASH_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _canon_json(fields: dict[str, Any]) -> bytes:
+    return orjson.dumps(fields, default=_canon_leaf, option=_HASH_OPTIONS)
 
 
 def content_hash(fields: dict[str, Any]) -> bytes:
     """Same content, same hash, whatever the JSON spelling (12.5 vs 12.50, time zones)."""
-    return hashlib.sha256(orjson.dumps(fields, default=_canon_leaf, option=_HASH_OPTIONS)).digest()
+    return hashlib.sha256(_canon_json(fields)).digest()
 
 
 def ewkt(geom: BaseGeometry | None) -> str | None:
@@ -284,7 +272,7 @@ def insert_trips(sess: Session, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
 
 def revise_trip(sess: Session, trip: Trip, row: dict[str, Any], by: uuid.UUID) -> None:
     """Trips change in place (catches reference them); the old state is kept."""
-    old = {k: _canon(v) for k, v in trip_body_of(trip).items()}
+    old = orjson.loads(_canon_json(trip_body_of(trip)))  # the hashed form, as JSONB
     old["status"] = trip.status
     # So a late retry of this version is still known as a duplicate.
     old["content_hash"] = trip.content_hash.hex()

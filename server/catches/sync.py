@@ -158,8 +158,7 @@ def _check_trips(sess: Session, who: Principal, trips: list[Item], now: datetime
     gear = _known(sess, Gear.code, {t.body.get("gear_code") for t in trips})
     ports = _known(sess, Port.id, {t.body.get(k) for t in trips
                                    for k in ("departure_port_id", "return_port_id")})
-    vessel_keys = {(t.body.get("org_id"), t.body["vessel_id"]) for t in trips
-                   if t.body.get("vessel_id")}
+    vessel_keys: set[tuple[uuid.UUID | None, uuid.UUID | None]] = set()
     for t in trips:
         org = t.body.pop("org_id", None)
         if org is None and len(logging_orgs) == 1:
@@ -208,9 +207,16 @@ def _check_catches(sess: Session, who: Principal, catches: list[Item], now: date
     stored = {trip.id: trip for trip in sess.scalars(select(Trip).where(
         Trip.id.in_(wanted), Trip.member_id == who.member_id))} if wanted else {}
     logging_orgs = set(who.orgs_with(Role.fisher, Role.admin))
+    cancelled = [c for c in catches if c.cancelled]
+    # A tombstone names only the catch: its organization is the one it was logged in.
+    cancel_orgs = {row.id: row.org_id for row in sess.execute(select(Catch.id, Catch.org_id).where(
+        Catch.id.in_([c.id for c in cancelled]), Catch.member_id == who.member_id,
+        Catch.superseded_at.is_(None)))} if cancelled else {}
     for c in catches:
         if c.cancelled:
-            _resolve_cancel_org(sess, who, c)
+            c.org_id = cancel_orgs.get(c.id) if c.id else None
+            if c.org_id is None:
+                c.reject(FieldError("id", "not_found"))
             continue
         trip = stored.get(c.body["trip_id"])
         if trip is None:
@@ -265,14 +271,6 @@ def check_catch(sess: Session, body: Mapping[str, Any], trip: Trip, now: datetim
     return catch_errors(body, trip, species, gear, now, limits)
 
 
-def _resolve_cancel_org(sess: Session, who: Principal, c: Item) -> None:
-    row = sess.scalar(select(Catch.org_id).where(
-        Catch.id == c.id, Catch.member_id == who.member_id).limit(1))
-    if row is None:
-        c.reject(FieldError("id", "not_found"))
-    c.org_id = row
-
-
 # --- writing -------------------------------------------------------------------------
 
 def _write_trips(sess: Session, who: Principal, trips: list[Item], device_id: str | None,
@@ -323,12 +321,12 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None,
         t.status = "duplicate"
     elif trip.version != t.version - 1 or trip.status == RecordStatus.cancelled:
         t.status, t.server = "conflict", svc.render_trip(trip)
-    elif (t.cancelled or body.get("zero_catch")) and _has_active_catches(sess, trip):
+    elif (t.cancelled or body.get("zero_catch")) and _any_active_catch(sess, trip):
         # Catches are the regulatory records: they are cancelled one by one (each a
         # tombstone version), never swept away by their trip.
         t.reject(FieldError("cancelled" if t.cancelled else "zero_catch", "trip_has_catches"))
-    elif not t.cancelled and _catches_outside(sess, trip, body["departed_at"],
-                                              body.get("returned_at"), skew):
+    elif not t.cancelled and _any_active_catch(
+            sess, trip, _outside(body["departed_at"], body.get("returned_at"), skew)):
         t.reject(FieldError("departed_at", "trip_excludes_catches"))
     else:
         assert t.org_id is not None and t.id is not None
@@ -340,21 +338,17 @@ def _revise_trip(sess: Session, who: Principal, t: Item, device_id: str | None,
         t.status = "created"
 
 
-def _has_active_catches(sess: Session, trip: Trip) -> bool:
+def _any_active_catch(sess: Session, trip: Trip, *where: Any) -> bool:
+    """Does the trip still hang an active catch (matching ``where``)?"""
     return sess.scalar(select(Catch.id).where(
         Catch.org_id == trip.org_id, Catch.trip_id == trip.id, Catch.superseded_at.is_(None),
-        Catch.status == RecordStatus.active).limit(1)) is not None
+        Catch.status == RecordStatus.active, *where).limit(1)) is not None
 
 
-def _catches_outside(sess: Session, trip: Trip, start: datetime, end: datetime | None,
-                     skew: timedelta) -> bool:
-    """Would the trip's new times leave one of its active catches outside it?"""
-    outside = Catch.caught_at < start - skew
-    if end is not None:
-        outside = or_(outside, Catch.caught_at > end + skew)
-    return sess.scalar(select(Catch.id).where(
-        Catch.org_id == trip.org_id, Catch.trip_id == trip.id, Catch.superseded_at.is_(None),
-        Catch.status == RecordStatus.active, outside).limit(1)) is not None
+def _outside(start: datetime, end: datetime | None, skew: timedelta) -> Any:
+    """Catches a trip with these times would leave out."""
+    before = Catch.caught_at < start - skew
+    return before if end is None else or_(before, Catch.caught_at > end + skew)
 
 
 def _write_catches(sess: Session, who: Principal, catches: list[Item], device_id: str | None,
