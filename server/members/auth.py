@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from server import db
 from server.errors import ApiError
@@ -60,15 +60,18 @@ def _load() -> Principal:
         raise ApiError(401, "token_invalid",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
     sess = db.session()
-    member = sess.get(Member, claims.member_id)
-    # A logged-out device's access token dies with its refresh family, at once.
-    live = sess.scalar(select(RefreshToken.id).where(
-        RefreshToken.family_id == claims.family_id, RefreshToken.revoked_at.is_(None)).limit(1))
-    if member is None or member.disabled_at is not None or live is None:
+    # One round trip on every request: the member still allowed in, and (so a
+    # logged-out device's access token dies at once) its refresh family live.
+    family_live = exists().where(RefreshToken.family_id == claims.family_id,
+                                 RefreshToken.revoked_at.is_(None))
+    is_admin = sess.scalar(select(Member.is_platform_admin).where(
+        Member.id == claims.member_id, Member.disabled_at.is_(None), family_live))
+    if is_admin is None:
         raise ApiError(401, "token_invalid", headers={"WWW-Authenticate": "Bearer"})
     rows = sess.execute(select(Membership.org_id, Membership.role).where(
-        Membership.member_id == member.id, Membership.status == MembershipStatus.active)).all()
-    return Principal(member.id, claims.family_id, member.is_platform_admin,
+        Membership.member_id == claims.member_id,
+        Membership.status == MembershipStatus.active)).all()
+    return Principal(claims.member_id, claims.family_id, is_admin,
                      {org: role for org, role in rows})
 
 
