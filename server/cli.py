@@ -91,7 +91,7 @@ def serve(bind: str | None, workers: int | None, threads: int | None) -> None:
               help="demo data size: small, medium, large or a number of catches")
 @click.option("--no-demo", is_flag=True, help="do not load demo data")
 def up(port: int | None, demo_size: str, no_demo: bool) -> None:
-    """Migrate, seed the catalog, load demo data once, and serve on 127.0.0.1."""
+    """Migrate, seed the catalog, load demo data once, start the job worker, serve on 127.0.0.1."""
     from server import db
     from server import migrate as mig
     from server.catalog import services as catalog
@@ -102,22 +102,45 @@ def up(port: int | None, demo_size: str, no_demo: bool) -> None:
         sess.commit()
     if not no_demo:
         from server.demo import loader
+        from server.demo.cli import load_office
 
         with db.session() as sess:
             if loader.already_loaded(sess):
                 click.echo("demo data already loaded")
             else:
                 loader.load(sess, size=demo_size, progress=True)
-                sess.commit()
+            load_office(sess)
+            sess.commit()
+    # The job worker runs beside the API: scheduled reports need no button.
+    import subprocess
+
+    env = dict(os.environ, DATABASE_URL=current_app.config["DATABASE_URL"])
+    subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], env=env,
+                     preexec_fn=_die_with_parent)
+    click.echo("job worker started (reports, deliveries)")
     p = port or current_app.config["PORT"]
     current_app.config["BIND"] = f"127.0.0.1:{p}"
     click.get_current_context().invoke(serve, bind=f"127.0.0.1:{p}")
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this child when its parent (gunicorn, after the exec) exits."""
+    import contextlib
+    import ctypes
+    import signal
+
+    # Not glibc Linux (OSError): the worker then outlives an orphaned stop.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _register_groups() -> None:
     from server.demo.cli import demo
+    from server.reports.cli import reports, worker
 
     main.add_command(demo)
+    main.add_command(reports)
+    main.add_command(worker)
 
 
 _register_groups()

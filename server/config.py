@@ -33,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "WORKERS": 2,
     "THREADS": 8,
     "DEFAULT_LOCALE": "es",
+    # Reports (issue 3). ARTIFACTS: a directory or file:// URL; None: .cardumen/artifacts.
+    "ARTIFACTS": None,
+    "SCHEDULER_CRON": "* * * * *",  # how often the worker looks for due reports
+    "PUSH_TIMEOUT": 30.0,
+    "PUSH_BACKOFF_BASE": 30.0,  # seconds before the 2nd attempt; doubles each time
+    "PUSH_MAX_ATTEMPTS": 12,
+    # Push to http://127.0.0.1 (tests and local receivers only; never in production).
+    "ALLOW_LOOPBACK_HTTP": 0,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -60,6 +68,8 @@ def load(overrides: Mapping[str, Any] | None = None,
     cfg.update(overrides or {})
     if cfg["DATABASE_URL"]:
         cfg["DATABASE_URL"] = normalize_db_url(cfg["DATABASE_URL"])
+    if cfg["ENV"] == "production" and cfg["ALLOW_LOOPBACK_HTTP"]:
+        raise ConfigError("CARDUMEN_ALLOW_LOOPBACK_HTTP must not be set in production")
     if cfg["ENV"] == "production" and not cfg["SECRET_KEY"]:
         raise ConfigError("CARDUMEN_SECRET_KEY must be set in production")
     return cfg

@@ -43,3 +43,9 @@ class GeoPoint(_Geometry):
 
 class GeoLineString(_Geometry):
     parser = staticmethod(geo.parse_linestring)
+
+
+class GeoPolygonal(_Geometry):
+    """A Polygon or MultiPolygon (or a Feature holding one), always loaded as a MultiPolygon."""
+
+    parser = staticmethod(geo.parse_polygonal)

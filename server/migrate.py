@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -35,3 +37,16 @@ def head_revisions() -> set[str]:
 
 def current_revisions(conn: Connection) -> set[str]:
     return set(MigrationContext.configure(conn).get_current_heads())
+
+
+# procrastinate's job tables live in the same schema; its own SQL owns them.
+JOB_TABLE_PREFIX = "procrastinate_"
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                   compare_to: Any) -> bool:
+    """Autogenerate/compare filter: our models, not PostGIS's or procrastinate's tables."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    if table and table.startswith(JOB_TABLE_PREFIX):
+        return False
+    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))

@@ -87,10 +87,16 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
+def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Where report runs of this test session store their files."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, artifacts_dir: Any) -> Flask:
     return create_app({
         "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-" + secrets.token_hex(16),
-        "ENV": "test",
+        "ENV": "test", "ARTIFACTS": str(artifacts_dir),
     })
 
 

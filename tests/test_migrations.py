@@ -12,7 +12,6 @@ import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, inspect, pool, text
 from sqlalchemy.engine import make_url
 
@@ -30,6 +29,11 @@ POSTGIS_TABLES = {"spatial_ref_sys"}
 EXPECTED_TABLES = {
     "member", "organization", "membership", "refresh_token", "rate_limit", "species", "gear",
     "port", "zone", "zone_piece", "vessel", "permit", "trip", "trip_revision", "catch", "landing",
+    "authority", "authority_cooperative", "report_subscription", "report_run", "report_artifact",
+    "report_run_item", "report_delivery", "report_delivery_attempt",
+    # procrastinate's, applied by migration 0002
+    "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
+    "procrastinate_workers",
 }
 
 
@@ -72,7 +76,7 @@ def _diffs(url: str) -> list[Any]:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={
-                "include_object": alembic_helpers.include_object,
+                "include_object": mig.include_object,
                 "compare_type": True,
                 "target_metadata": Base.metadata,
             })
@@ -107,12 +111,15 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname = 'zone_pieces'") == 1
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch_change'") == 9
         assert _scalar(url, "SELECT to_regclass('change_seq')::text") == "change_seq"
+        assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 3
 
         mig.downgrade(url, "base")
         assert _tables(url) == POSTGIS_TABLES | {"alembic_version"}
         assert _scalar(url, "SELECT count(*) FROM alembic_version") == 0
         assert _scalar(url, "SELECT to_regclass('change_seq')") is None
         assert _scalar(url, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'cardumen_%'") == 0
+        assert _scalar(url, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%'") == 0
+        assert _scalar(url, "SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%'") == 0
         assert _scalar(url, "SELECT count(*) FROM pg_statistic_ext "
                             "WHERE stxname = 'catch_month_species'") == 0
 

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 
 @click.group()
 def demo() -> None:
     """Synthetic demonstration data (organizations named "[DEMO] ...")."""
+
+
+def load_office(sess: Session) -> dict[str, int]:
+    """The demo fisheries office and its report subscriptions (see server.demo.authority)."""
+    from server.demo import authority, loader
+    from server.members import tokens
+
+    return authority.load(sess, tokens.hash_password(loader.DEMO_PASSWORD))
 
 
 @demo.command("load")
@@ -36,6 +45,7 @@ def load(size: str, seed: int, force: bool) -> None:
         click.echo("demo data already loaded (use --force to load another set)")
         return
     counts = loader.load(sess, size, progress=True, seed=seed)
+    counts |= load_office(sess)
     sess.commit()
     click.echo("demo data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     click.echo(f"every demo member's password is {loader.DEMO_PASSWORD!r}")

@@ -7,6 +7,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import server.models
+from server import migrate
 from server.db import Base
 
 assert server.models  # every model registered on Base.metadata
@@ -30,7 +31,7 @@ def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
-        include_object=alembic_helpers.include_object,
+        include_object=migrate.include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,

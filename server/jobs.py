@@ -1,0 +1,78 @@
+"""The job queue: procrastinate on the same PostgreSQL, and what jobs run with.
+
+Jobs need no Flask app: a ``Runtime`` holds a session factory, the artifact
+store and the push policy, built from the same configuration the web app
+reads (defaults, then ``CARDUMEN_*``). ``make_app`` binds every domain's task
+blueprint and the periodic tick to one procrastinate ``App``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import procrastinate
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from exports.storage import ArtifactStore, store_from_env
+from server.db import make_engine
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Runtime:
+    maker: sessionmaker[Session]
+    store: ArtifactStore
+    push_policy: Any  # server.reports.delivery.PushPolicy
+    allow_loopback_http: bool
+
+
+_RUNTIME: Runtime | None = None
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """psycopg wants ``postgresql://``; SQLAlchemy's URL names the driver."""
+    u = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+def artifact_store(cfg: dict[str, Any]) -> ArtifactStore:
+    env = {"CARDUMEN_ARTIFACTS": cfg["ARTIFACTS"]} if cfg.get("ARTIFACTS") else {}
+    return store_from_env(env, PROJECT / ".cardumen" / "artifacts")
+
+
+def configure(cfg: dict[str, Any]) -> Runtime:
+    """Set the process's job runtime from a loaded configuration."""
+    from server.reports.delivery import PushPolicy
+
+    global _RUNTIME
+    engine = make_engine(cfg["DATABASE_URL"], pool_size=4)
+    _RUNTIME = Runtime(
+        maker=sessionmaker(engine, expire_on_commit=False),
+        store=artifact_store(cfg),
+        push_policy=PushPolicy(timeout=float(cfg["PUSH_TIMEOUT"]),
+                               backoff_base=float(cfg["PUSH_BACKOFF_BASE"]),
+                               max_attempts=int(cfg["PUSH_MAX_ATTEMPTS"])),
+        allow_loopback_http=bool(cfg["ALLOW_LOOPBACK_HTTP"]),
+    )
+    return _RUNTIME
+
+
+def runtime() -> Runtime:
+    if _RUNTIME is None:
+        raise RuntimeError("job runtime not configured: call server.jobs.configure(cfg)")
+    return _RUNTIME
+
+
+def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:
+    from server.reports import tasks as report_tasks
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=4))
+    app.add_tasks_from(report_tasks.bp, namespace="reports")
+    app.periodic(cron=tick_cron, periodic_id="tick")(
+        app.task(name="reports.tick", queue="reports", pass_context=False)(report_tasks.tick))
+    return app

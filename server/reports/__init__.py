@@ -1,0 +1,1 @@
+"""Government reports: authorities, subscriptions, immutable runs, delivery."""

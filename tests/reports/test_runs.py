@@ -1,0 +1,186 @@
+"""Report runs from the logbook: originals, amendments, reconciliation, immutability."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from datetime import timedelta
+
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.conftest import Factory
+from tests.reports.helpers import (
+    items_of,
+    local_today,
+    log_trip,
+    run_now,
+    setup,
+    subscribe,
+)
+
+
+def _by_day(runs: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in runs:
+        out.setdefault(r["period_start"], []).append(r)
+    return out
+
+
+def _csv_rows(api, run: dict, name: str = "avisos_arribo.csv") -> list[dict[str, str]]:
+    r = api.get(f"/api/v1/reports/runs/{run['id']}/files/{name}")
+    assert r.status_code == 200
+    data = r.get_data()
+    assert hashlib.sha256(data).hexdigest() == r.headers["X-Content-SHA256"]
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_originals_for_every_closed_period_including_empty_ones(factory: Factory) -> None:
+    s = setup(factory)
+    day = local_today() - timedelta(days=3)
+    log_trip(s.coop, day, [{"species_code": "LJS", "landed_kg": 40},
+                           {"species_code": "SIE", "landed_kg": 12.5}])
+    sub = subscribe(s, days_back=5)
+    runs = run_now(s, sub["id"])
+    by_day = _by_day(runs)
+    # Five closed days (5 days back .. yesterday): one original each, nil reports included.
+    assert sorted(by_day) == [(local_today() - timedelta(days=d)).isoformat() for d in range(5, 0, -1)]
+    assert all(len(v) == 1 and v[0]["purpose"] == "original" for v in by_day.values())
+    run = by_day[day.isoformat()][0]
+    assert run["record_count"] == 2 and run["counts"] == {"original": 2}
+    assert run["delivery"]["method"] == "pull" and run["delivery"]["status"] == "pending"
+    assert {f["name"] for f in run["files"]} == {"avisos_arribo.csv", "manifest.json"}
+    assert {i["action"] for i in items_of(s.staff.api, run["id"])} == {"original"}
+    empty = by_day[(day - timedelta(days=1)).isoformat()][0]
+    assert empty["record_count"] == 0
+
+    # The authority's download marks the pull delivered.
+    rows = _csv_rows(s.staff.api, run)
+    assert len(rows) == 2
+    r = s.staff.api.get(f"/api/v1/reports/runs/{run['id']}")
+    assert r.get_json()["delivery"]["status"] == "delivered"
+
+    # Nothing changed: running again makes nothing.
+    assert run_now(s, sub["id"]) == []
+
+
+def test_correction_cancellation_and_late_addition_become_amendments(factory: Factory) -> None:
+    s = setup(factory)
+    day = local_today() - timedelta(days=2)
+    _, (k1, k2) = log_trip(s.coop, day, [{"landed_kg": 40}, {"species_code": "SIE"}])
+    sub = subscribe(s, days_back=2)
+    original = _by_day(run_now(s, sub["id"]))[day.isoformat()][0]
+
+    r = s.coop.fisher.api.patch(f"/api/v1/catches/{k1['id']}", {"base_version": 1, "landed_kg": 38})
+    assert r.status_code == 201
+    (amend,) = run_now(s, sub["id"])
+    assert amend["purpose"] == "amendment" and amend["sequence"] == 2
+    assert amend["amends"] == [original["id"]]
+    items = {i["catch_id"]: i for i in items_of(s.staff.api, amend["id"])}
+    assert items[k1["id"]]["action"] == "correction" and items[k1["id"]]["version"] == 2
+    assert items[k1["id"]]["refers_to_run_id"] == original["id"]
+    # A landing notice is re-issued whole: the unchanged catch is restated.
+    assert items[k2["id"]]["action"] == "restated"
+
+    r = s.coop.fisher.api.delete(f"/api/v1/catches/{k2['id']}", {"base_version": 1})
+    assert r.status_code == 200
+    (cancel,) = run_now(s, sub["id"])
+    items = {i["catch_id"]: i for i in items_of(s.staff.api, cancel["id"])}
+    assert items[k2["id"]]["action"] == "cancellation"
+    assert cancel["sequence"] == 3
+
+    log_trip(s.coop, day, [{"species_code": "LJS", "landed_kg": 7}])
+    (late,) = run_now(s, sub["id"])
+    assert late["counts"] == {"late_addition": 1}
+    assert run_now(s, sub["id"]) == []
+
+
+def test_reconciliation_shows_pending_until_reported(factory: Factory) -> None:
+    s = setup(factory)
+    day = local_today() - timedelta(days=2)
+    _, (k1,) = log_trip(s.coop, day)
+    sub = subscribe(s, days_back=2)
+    url = (f"/api/v1/authorities/{s.authority_id}/reconciliation?subscription_id={sub['id']}"
+           f"&period_from={day.isoformat()}&period_to={(day + timedelta(days=1)).isoformat()}")
+    before = s.staff.api.get(url).get_json()
+    assert before["reconciled"] is False
+    assert before["pending"][0]["catch_id"] == k1["id"] and before["pending"][0]["kind"] == "new"
+
+    run_now(s, sub["id"])
+    after = s.staff.api.get(url).get_json()
+    assert after["reconciled"] is True and after["duplicates"] == 0
+    (cell,) = after["periods"]
+    assert cell["records"] == 1 and cell["reported"] == 1
+
+    s.coop.fisher.api.patch(f"/api/v1/catches/{k1['id']}", {"base_version": 1, "landed_kg": 11})
+    changed = s.staff.api.get(url).get_json()
+    assert changed["reconciled"] is False
+    assert changed["pending"][0]["kind"] == "correction"
+    run_now(s, sub["id"])
+    assert s.staff.api.get(url).get_json()["reconciled"] is True
+
+
+def test_run_rows_are_immutable(factory: Factory, db: Session) -> None:
+    s = setup(factory)
+    day = local_today() - timedelta(days=1)
+    log_trip(s.coop, day)
+    sub = subscribe(s, days_back=1)
+    (run,) = run_now(s, sub["id"])
+    for sql in ("UPDATE report_run SET record_count = 0 WHERE id = :id",
+                "DELETE FROM report_artifact WHERE run_id = :id",
+                "UPDATE report_run_item SET action = 'original' WHERE run_id = :id"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="immutable"):
+            db.execute(text(sql), {"id": run["id"]})
+        db.rollback()
+
+
+def test_a_run_is_reproduced_byte_for_byte(factory: Factory, app) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    s = setup(factory)
+    day = local_today() - timedelta(days=1)
+    log_trip(s.coop, day, [{"landed_kg": 3}, {"species_code": "SIE", "landed_kg": 4}])
+    sub = subscribe(s, days_back=1)
+    (run,) = run_now(s, sub["id"])
+    result = CliRunner().invoke(main, ["reports", "verify", run["id"]],
+                                env={"DATABASE_URL": app.config["DATABASE_URL"],
+                                     "CARDUMEN_ARTIFACTS": app.config["ARTIFACTS"]})
+    assert result.exit_code == 0, result.output
+    assert "reproduced byte for byte" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["conapesca_aviso_csv", "conapesca_aviso_pdf", "fao_cwp_monthly",
+                                 "dataset_csv", "dataset_geojson", "dataset_geojsonseq",
+                                 "dataset_gpkg"])
+def test_every_format_runs_from_the_logbook_with_a_true_manifest(factory: Factory, fmt: str,
+                                                                 tmp_path) -> None:
+    import orjson
+
+    s = setup(factory)
+    day = local_today() - timedelta(days=1)
+    log_trip(s.coop, day, [{"landed_kg": 3}, {"species_code": "SIE", "landed_kg": 4}])
+    sub = subscribe(s, fmt=fmt, days_back=1)
+    (run,) = run_now(s, sub["id"], period_start=day.isoformat())
+    assert run["record_count"] == 2
+    files = {f["name"]: f for f in run["files"]}
+    manifest = orjson.loads(s.staff.api.get(files["manifest.json"]["href"]).get_data())
+    assert manifest["run_id"] == run["id"] and manifest["record_count"] == 2
+    listed = {f["name"]: f for f in manifest["files"]}
+    assert set(listed) == set(files) - {"manifest.json"}
+    for name, f in listed.items():
+        data = s.staff.api.get(files[name]["href"]).get_data()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"] == files[name]["sha256"]
+        assert len(data) == f["size"]
+        (tmp_path / name).write_bytes(data)
+    if fmt == "dataset_gpkg":
+        import pyogrio
+
+        layers = {name for name, _ in pyogrio.list_layers(tmp_path / "dataset.gpkg")}
+        assert {"catches", "trips"} <= layers
+        info = pyogrio.read_info(tmp_path / "dataset.gpkg", layer="catches")
+        assert info["features"] == 2 and info["crs"] == "EPSG:4326"
