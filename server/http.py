@@ -185,6 +185,9 @@ def init_app(app: Flask) -> None:
             raise err
         if GZIP_WIRE_BYTES not in request.environ:
             request.max_content_length = max_wire
+        if "\x00" in request.path:
+            # No route holds a NUL, and PostgreSQL text cannot: nothing is there.
+            raise ApiError(404, "not_found")
         if b"%00" in request.query_string:
             raise ApiError(400, "bad_request", errors=[
                 FieldError("", "nul_character", location="query")])

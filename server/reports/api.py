@@ -1,5 +1,9 @@
 """HTTP API of government reports: authorities, subscriptions, runs, downloads, acks.
 
+Authentication and the role check run before the input is read (the auth
+decorator sits outside ``blp.arguments``), so a stranger learns nothing of the
+input rules: 401/403/404 come before 422.
+
 Who sees what:
 - a platform admin registers authorities and subscriptions and sees everything;
 - an authority's staff (role ``authority`` in its organization) list, download
@@ -60,6 +64,8 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1",
                 description="Government reports: authorities, subscriptions, runs and delivery.")
 
 MAX_RECONCILE_DAYS = 800
+# Runs one request may make; a longer backlog is the worker's (or the CLI's) job.
+MAX_RUNS_PER_REQUEST = 400
 
 
 def store() -> ArtifactStore:
@@ -168,9 +174,9 @@ class Formats(MethodView):
 @blp.route("/authorities")
 class Authorities(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(AuthorityInSchema)
     @blp.response(201, AuthoritySchema)
     @auth.platform_admin_required
+    @blp.arguments(AuthorityInSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Register an authority (platform admin) with its jurisdiction: cooperatives, a region, or both."""
         sess = db.session()
@@ -204,9 +210,9 @@ class AuthorityItem(MethodView):
 @blp.route("/authorities/<uuid:authority_id>/staff")
 class AuthorityStaff(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(StaffInSchema)
     @blp.response(201)
     @auth.platform_admin_required
+    @blp.arguments(StaffInSchema)
     def post(self, data: dict[str, Any], authority_id: uuid.UUID) -> Any:
         """Give a member the authority's role: they then see, download and acknowledge its runs."""
         _authority(authority_id, staff_ok=False)
@@ -223,9 +229,9 @@ class AuthorityStaff(MethodView):
 @blp.route("/authorities/<uuid:authority_id>/subscriptions")
 class Subscriptions(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(SubscriptionInSchema)
     @blp.response(201, SubscriptionSchema)
     @auth.platform_admin_required
+    @blp.arguments(SubscriptionInSchema)
     def post(self, data: dict[str, Any], authority_id: uuid.UUID) -> Any:
         """Subscribe the authority to a report (platform admin): format, scope, schedule, delivery.
 
@@ -261,9 +267,9 @@ class SubscriptionItem(MethodView):
         return services.render_subscription(_subscription(sub_id, staff_ok=True))
 
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(SubscriptionPatchSchema)
     @blp.response(200, SubscriptionSchema)
     @auth.platform_admin_required
+    @blp.arguments(SubscriptionPatchSchema)
     def patch(self, data: dict[str, Any], sub_id: uuid.UUID) -> Any:
         """Pause or resume a subscription (platform admin)."""
         sub = _subscription(sub_id, staff_ok=False)
@@ -278,8 +284,7 @@ def _check_period(sub: Subscription, start: date) -> periods.Span:
     span = periods.span_of(sub.period, start)
     if span.start != start:
         raise ApiError(422, "validation_error", errors=[FieldError(
-            "period_start", "period_misaligned", {"period": sub.period,
-                                                  "expected": span.start.isoformat()})])
+            "period_start", "period_misaligned", {"expected": span.start.isoformat()})])
     if start < sub.starts_on:
         raise ApiError(422, "validation_error", errors=[FieldError(
             "period_start", "before_subscription", {"starts_on": sub.starts_on.isoformat()})])
@@ -293,9 +298,9 @@ def _check_period(sub: Subscription, start: date) -> periods.Span:
 @blp.route("/reports/subscriptions/<uuid:sub_id>/runs")
 class RunNow(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(RunNowSchema)
     @blp.response(201)
     @auth.platform_admin_required
+    @blp.arguments(RunNowSchema)
     def post(self, data: dict[str, Any], sub_id: uuid.UUID) -> Any:
         """Run a subscription now (platform admin): every period due, or one ``period_start``.
 
@@ -309,9 +314,13 @@ class RunNow(MethodView):
         me = auth.current().member_id
         maker = current_app.extensions["cardumen.sessionmaker"]
         if data["period_start"] is None:
-            result = scheduler.run_subscription(maker, store(), sub.id, now=now,
-                                                trigger=Trigger.manual, member_id=me,
-                                                advance_schedule=False)
+            try:
+                result = scheduler.run_subscription(maker, store(), sub.id, now=now,
+                                                    trigger=Trigger.manual, member_id=me,
+                                                    advance_schedule=False,
+                                                    limit=MAX_RUNS_PER_REQUEST)
+            except scheduler.TooMuchWork as exc:
+                raise ApiError(422, "too_much_work", count=exc.count, max=exc.limit) from exc
             made = result.runs
         else:
             span = _check_period(sub, data["period_start"])
@@ -366,9 +375,9 @@ def _run_list_query(query: dict[str, Any]) -> Any:
 @blp.route("/reports/runs")
 class Runs(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(RunListQuery, location="query")
     @blp.response(200)
     @auth.login_required
+    @blp.arguments(RunListQuery, location="query")
     def get(self, query: dict[str, Any]) -> Any:
         """Runs you may see, newest first: your authority's, or those about your cooperative."""
         sess = db.session()
@@ -399,9 +408,9 @@ class RunItemView(MethodView):
 @blp.route("/reports/runs/<uuid:run_id>/items")
 class RunItems(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(ReportedQuery, location="query")
     @blp.response(200)
     @auth.login_required
+    @blp.arguments(ReportedQuery, location="query")
     def get(self, query: dict[str, Any], run_id: uuid.UUID) -> Any:
         """The exact catch versions the run carries, and why (original, correction, ...)."""
         run = _run(run_id)
@@ -456,9 +465,9 @@ class RunFile(MethodView):
 @blp.route("/reports/runs/<uuid:run_id>/ack")
 class RunAck(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(AckSchema)
     @blp.response(200)
     @auth.login_required
+    @blp.arguments(AckSchema)
     def post(self, data: dict[str, Any], run_id: uuid.UUID) -> Any:
         """Acknowledge a run (the receiving authority's staff). Repeating it changes nothing."""
         run = _run(run_id)
@@ -496,9 +505,9 @@ class DeliveryRetry(MethodView):
 @blp.route("/authorities/<uuid:authority_id>/reconciliation")
 class Reconciliation(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(ReconcileQuery, location="query")
     @blp.response(200)
     @auth.login_required
+    @blp.arguments(ReconcileQuery, location="query")
     def get(self, query: dict[str, Any], authority_id: uuid.UUID) -> Any:
         """For a subscription and a range of periods: records in scope, reported net of
         amendments, and what is pending, per cooperative and period."""
@@ -524,9 +533,9 @@ class Reconciliation(MethodView):
 @blp.route("/reports/reported-catches")
 class ReportedCatches(MethodView):
     @blp.doc(security=auth.SECURITY)
-    @blp.arguments(ReportedQuery, location="query")
     @blp.response(200)
     @auth.login_required
+    @blp.arguments(ReportedQuery, location="query")
     def get(self, query: dict[str, Any]) -> Any:
         """Your catches that were reported: which version, in which run, to which authority."""
         me = auth.current().member_id

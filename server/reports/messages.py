@@ -26,6 +26,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "endpoint_has_credentials": {
         "en": "Do not put credentials in the URL; pushes are signed with the subscription's secret.",
         "es": "No ponga credenciales en la URL; los envíos se firman con el secreto de la suscripción."},
+    "endpoint_has_fragment": {"en": "The endpoint URL must not have a #fragment.",
+                              "es": "La URL de destino no debe llevar #fragmento."},
+    "too_much_work": {
+        "en": "{count} runs are owed, more than {max} at once: give period_start, or let the "
+              "worker (or `cardumen reports run`) make them.",
+        "es": "Se deben {count} informes, más de {max} a la vez: indique period_start, o deje "
+              "que los haga el proceso de tareas (o `cardumen reports run`)."},
     "push_url_without_push": {"en": "push_url is only for push delivery.",
                               "es": "push_url solo aplica a la entrega por envío (push)."},
     "period_inverted": {"en": "The period ends before it starts.",
@@ -34,8 +41,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "es": "El periodo está vacío: su fin debe ser posterior a su inicio."},
     "period_not_closed": {"en": "That period has not ended yet.",
                           "es": "Ese periodo aún no termina."},
-    "period_misaligned": {"en": "A {period} period starts on {expected}.",
-                          "es": "Un periodo de tipo {period} empieza el {expected}."},
+    "period_misaligned": {"en": "That period starts on {expected}.",
+                          "es": "Ese periodo empieza el {expected}."},
     "period_too_long": {"en": "Ask for at most {max} days at once.",
                         "es": "Pida como máximo {max} días a la vez."},
     "before_subscription": {"en": "The subscription starts on {starts_on}.",

@@ -8,6 +8,7 @@ due (its original if it has none, an amendment if something changed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,14 +40,22 @@ def valid_timezone(name: str) -> bool:
     return True
 
 
+# Standard cron only: numbers, *, ranges, steps, lists, and English month/day
+# names. croniter's extensions (R for random, H for hashed, L, #) are refused:
+# an office's schedule must read the same in any cron.
+_CRON_FIELD = re.compile(r"^(\*|\d+|[A-Za-z]{3})(-(\d+|[A-Za-z]{3}))?(/\d+)?"
+                         r"(,(\*|\d+|[A-Za-z]{3})(-(\d+|[A-Za-z]{3}))?(/\d+)?)*$")
+_NEVER = (CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, ValueError, KeyError)
+
+
 def valid_cron(expr: str) -> bool:
-    # Five fields only: seconds and years are not schedules an office keeps.
-    if len(expr.split()) != 5:
+    """Five standard fields that fire at least once (``0 6 31 2 *`` never does)."""
+    fields = expr.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
         return False
     try:
-        croniter(expr)
-    except (CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, ValueError,
-            KeyError):
+        croniter(expr, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except _NEVER:
         return False
     return True
 
@@ -56,6 +65,12 @@ def next_fire(expr: str, tz: str, after: datetime) -> datetime:
     local = after.astimezone(ZoneInfo(tz))
     nxt: datetime = croniter(expr, local).get_next(datetime)
     return nxt.astimezone(UTC)
+
+
+# Reports are about real landings: periods outside these years are refused at
+# the API (and cannot overflow date arithmetic at the calendar's ends).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 1, 1)
 
 
 def span_of(period: str, day: date) -> Span:

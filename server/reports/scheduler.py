@@ -21,6 +21,13 @@ from server.reports.models import DeliveryMethod, Subscription
 Progress = Callable[[int, int], None]  # (done, total)
 
 
+class TooMuchWork(Exception):
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} runs owed, limit {limit}")
+        self.count = count
+        self.limit = limit
+
+
 @dataclass
 class SubscriptionResult:
     subscription_id: uuid.UUID
@@ -36,13 +43,17 @@ def due_subscriptions(sess: Session, now: datetime) -> list[uuid.UUID]:
 def run_subscription(maker: sessionmaker[Session], store: ArtifactStore, sub_id: uuid.UUID, *,
                      now: datetime, trigger: str, member_id: uuid.UUID | None = None,
                      job_id: int | None = None, progress: Progress | None = None,
-                     advance_schedule: bool = True) -> SubscriptionResult:
+                     advance_schedule: bool = True, limit: int | None = None) -> SubscriptionResult:
+    """Make every run ``sub_id`` owes at ``now``, one transaction each; ``limit`` refuses
+    (TooMuchWork) a backlog larger than a caller such as an HTTP request should take on."""
     out = SubscriptionResult(sub_id)
     with maker() as sess:
         sub = sess.get(Subscription, sub_id)
         if sub is None:
             return out
         work = list(generate.due_work(sess, sub, now))
+    if limit is not None and len(work) > limit:
+        raise TooMuchWork(len(work), limit)
     for i, (org_id, span) in enumerate(work):
         with maker() as sess:
             sub = sess.get(Subscription, sub_id)

@@ -6,6 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from server.geofields import GeoPolygonal
 from server.reports.models import DeliveryMethod, DeliveryStatus, Period, Purpose
+from server.reports.periods import FIRST_DAY, LAST_DAY
+
+# Periods of real landings only (and no date arithmetic at the calendar's ends).
+DAY_RANGE = validate.Range(min=FIRST_DAY, max=LAST_DAY)
+TZ_NAME = validate.Length(min=1, max=64)
 
 
 class AuthorityInSchema(Schema):
@@ -14,7 +19,7 @@ class AuthorityInSchema(Schema):
         "description": "CONAPESCA office key printed on the landing notices it receives."})
     state = fields.String(load_default=None, validate=validate.Length(max=60))
     rnpa = fields.String(load_default=None, validate=validate.Length(max=20))
-    timezone = fields.String(load_default=None, validate=validate.Length(max=64))
+    timezone = fields.String(load_default=None, validate=TZ_NAME)
     contact_email = fields.Email(load_default=None)
     cooperative_ids = fields.List(fields.UUID(), load_default=list,
                                   validate=validate.Length(max=5000))
@@ -54,12 +59,13 @@ class SubscriptionInSchema(Schema):
         "description": "Five-field cron expression in the subscription's time zone, e.g. "
                        "\"0 6 * * *\"; each firing reports every period closed by then."})
     period = fields.String(required=True, validate=validate.OneOf([p.value for p in Period]))
-    timezone = fields.String(load_default=None, validate=validate.Length(max=64))
+    timezone = fields.String(load_default=None, validate=TZ_NAME)
     delivery = fields.String(required=True,
                              validate=validate.OneOf([d.value for d in DeliveryMethod]))
     push_url = fields.String(load_default=None, validate=validate.Length(max=2000))
-    starts_on = fields.Date(load_default=None, metadata={
-        "description": "First period to report (default: the current one)."})
+    starts_on = fields.Date(load_default=None, validate=DAY_RANGE, metadata={
+        "description": "First period to report (default: the current one); moved back to "
+                       "the start of its period."})
 
 
 class SubscriptionPatchSchema(Schema):
@@ -89,7 +95,7 @@ class SubscriptionSchema(Schema):
 
 
 class RunNowSchema(Schema):
-    period_start = fields.Date(load_default=None, metadata={
+    period_start = fields.Date(load_default=None, validate=DAY_RANGE, metadata={
         "description": "Make (or amend) this one period only; default: everything due."})
 
 
@@ -98,8 +104,8 @@ class RunListQuery(Schema):
     org_id = fields.UUID(load_default=None, metadata={"description": "The cooperative reported on."})
     subscription_id = fields.UUID(load_default=None)
     purpose = fields.String(load_default=None, validate=validate.OneOf([p.value for p in Purpose]))
-    period_from = fields.Date(load_default=None)
-    period_to = fields.Date(load_default=None)
+    period_from = fields.Date(load_default=None, validate=DAY_RANGE)
+    period_to = fields.Date(load_default=None, validate=DAY_RANGE)
     status = fields.String(load_default=None,
                            validate=validate.OneOf([s.value for s in DeliveryStatus]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -113,8 +119,8 @@ class AckSchema(Schema):
 
 class ReconcileQuery(Schema):
     subscription_id = fields.UUID(required=True)
-    period_from = fields.Date(required=True)
-    period_to = fields.Date(required=True, metadata={"description": "Exclusive."})
+    period_from = fields.Date(required=True, validate=DAY_RANGE)
+    period_to = fields.Date(required=True, validate=DAY_RANGE, metadata={"description": "Exclusive."})
     org_id = fields.UUID(load_default=None)
     pending_limit = fields.Integer(load_default=200, validate=validate.Range(min=0, max=5000))
 

@@ -164,8 +164,9 @@ def create_subscription(sess: Session, auth: Authority, data: dict[str, Any], *,
     _check_scope(sess, auth, org_ids, region)
     url = _check_delivery(data, allow_loopback_http)
     secret = secrets.token_urlsafe(32) if url else None
-    starts_on: date = data.get("starts_on") or periods.span_of(
-        data["period"], now.astimezone(periods.ZoneInfo(tz)).date()).start
+    # A period is reported whole: the first one starts where its period does.
+    first_day: date = data.get("starts_on") or now.astimezone(periods.ZoneInfo(tz)).date()
+    starts_on = periods.span_of(data["period"], first_day).start
     sub = Subscription(
         id=new_id(), authority_id=auth.id, name=data["name"], format=data["format"],
         options=options, org_ids=org_ids, region=_multi(region), schedule=data["schedule"],
