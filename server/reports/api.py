@@ -24,6 +24,7 @@ from flask import Response, current_app, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import aliased
 
 from exports import base as registry
 from exports.storage import ArtifactStore
@@ -114,9 +115,11 @@ def _run(run_id: uuid.UUID) -> Run:
 
 
 def _render_run(run: Run, d: Delivery | None, files: list[Artifact], org_name: str | None,
+                authority_name: str | None,
                 attempts: list[DeliveryAttempt] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": run.id, "subscription_id": run.subscription_id, "authority_id": run.authority_id,
+        "authority_name": authority_name,
         "org_id": run.subject_org_id, "org_name": org_name, "format": run.format,
         "options": run.options, "period_start": run.period_start, "period_end": run.period_end,
         "timezone": run.timezone, "purpose": run.purpose, "sequence": run.sequence,
@@ -149,7 +152,9 @@ def _run_detail(run: Run) -> dict[str, Any]:
         select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == d.id)
         .order_by(DeliveryAttempt.attempt)))
     org = sess.get(Organization, run.subject_org_id)
-    return _render_run(run, d, files, org.name if org else None, attempts)
+    authority = sess.get(Organization, run.authority_id)
+    return _render_run(run, d, files, org.name if org else None,
+                       authority.name if authority else None, attempts)
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -280,18 +285,17 @@ class SubscriptionItem(MethodView):
         return services.render_subscription(sub)
 
 
-def _check_period(sub: Subscription, start: date) -> periods.Span:
+def _check_period(sub: Subscription, start: date, field: str = "period_start") -> periods.Span:
     span = periods.span_of(sub.period, start)
     if span.start != start:
         raise ApiError(422, "validation_error", errors=[FieldError(
-            "period_start", "period_misaligned", {"expected": span.start.isoformat()})])
+            field, "period_misaligned", {"expected": span.start.isoformat()})])
     if start < sub.starts_on:
         raise ApiError(422, "validation_error", errors=[FieldError(
-            "period_start", "before_subscription", {"starts_on": sub.starts_on.isoformat()})])
+            field, "before_subscription", {"starts_on": sub.starts_on.isoformat()})])
     today = utcnow().astimezone(periods.ZoneInfo(sub.timezone)).date()
     if span.end > today:
-        raise ApiError(422, "validation_error", errors=[
-            FieldError("period_start", "period_not_closed")])
+        raise ApiError(422, "validation_error", errors=[FieldError(field, "period_not_closed")])
     return span
 
 
@@ -302,7 +306,8 @@ class RunNow(MethodView):
     @auth.platform_admin_required
     @blp.arguments(RunNowSchema)
     def post(self, data: dict[str, Any], sub_id: uuid.UUID) -> Any:
-        """Run a subscription now (platform admin): every period due, or one ``period_start``.
+        """Run a subscription now (platform admin): every period due, or the periods in
+        ``[period_start, period_end)`` (one period when ``period_end`` is left out).
 
         Makes originals that are missing and amendments where records changed;
         answers the runs made (none when nothing was owed). Push deliveries go
@@ -314,6 +319,9 @@ class RunNow(MethodView):
         me = auth.current().member_id
         maker = current_app.extensions["cardumen.sessionmaker"]
         if data["period_start"] is None:
+            if data["period_end"] is not None:
+                raise ApiError(422, "validation_error", errors=[
+                    FieldError("period_start", "required")])
             try:
                 result = scheduler.run_subscription(maker, store(), sub.id, now=now,
                                                     trigger=Trigger.manual, member_id=me,
@@ -323,11 +331,13 @@ class RunNow(MethodView):
                 raise ApiError(422, "too_much_work", count=exc.count, max=exc.limit) from exc
             made = result.runs
         else:
-            span = _check_period(sub, data["period_start"])
             made = []
             sess = db.session()
-            scope_orgs = _orgs_for_period(sess, sub, span)
-            for org in scope_orgs:
+            spans = _requested_spans(sub, data["period_start"], data["period_end"])
+            work = [(org, span) for span in spans for org in _orgs_for_period(sess, sub, span)]
+            if len(work) > MAX_RUNS_PER_REQUEST:
+                raise ApiError(422, "too_much_work", count=len(work), max=MAX_RUNS_PER_REQUEST)
+            for org, span in work:
                 out = generate.generate(sess, store(), sub, org, span, trigger=Trigger.manual,
                                         now=now, member_id=me)
                 sess.commit()
@@ -337,6 +347,21 @@ class RunNow(MethodView):
         runs = [_run_detail(r) for r in sess.scalars(select(Run).where(Run.id.in_(made))
                                                      .order_by(Run.period_start, Run.id))]
         return conditional_json({"runs": runs}, status=201)
+
+
+def _requested_spans(sub: Subscription, start: date, end: date | None) -> list[periods.Span]:
+    """Whole, closed periods from ``start`` up to ``end`` (exclusive)."""
+    if end is not None and end < start:
+        raise ApiError(422, "validation_error", errors=[FieldError("period_end", "period_inverted")])
+    if end is not None and end == start:
+        raise ApiError(422, "validation_error", errors=[FieldError("period_end", "period_empty")])
+    spans = [_check_period(sub, start)]
+    while end is not None and spans[-1].end < end:
+        spans.append(_check_period(sub, spans[-1].end, "period_end"))
+    if end is not None and spans[-1].end != end:
+        raise ApiError(422, "validation_error", errors=[FieldError(
+            "period_end", "period_misaligned", {"expected": spans[-1].end.isoformat()})])
+    return spans
 
 
 def _orgs_for_period(sess: Any, sub: Subscription, span: periods.Span) -> list[uuid.UUID]:
@@ -350,8 +375,12 @@ def _orgs_for_period(sess: Any, sub: Subscription, span: periods.Span) -> list[u
 # --- runs ----------------------------------------------------------------------------------
 
 def _run_list_query(query: dict[str, Any]) -> Any:
-    q = select(Run, Delivery, Organization.name).join(Delivery, Delivery.run_id == Run.id).join(
-        Organization, Organization.id == Run.subject_org_id).where(_runs_visible())
+    authority = aliased(Organization)
+    q = (select(Run, Delivery, Organization.name, authority.name)
+         .join(Delivery, Delivery.run_id == Run.id)
+         .join(Organization, Organization.id == Run.subject_org_id)
+         .join(authority, authority.id == Run.authority_id)
+         .where(_runs_visible()))
     for key, col in (("authority_id", Run.authority_id), ("org_id", Run.subject_org_id),
                      ("subscription_id", Run.subscription_id), ("purpose", Run.purpose),
                      ("status", Delivery.status)):
@@ -389,7 +418,7 @@ class Runs(MethodView):
         for a in sess.scalars(select(Artifact).where(Artifact.run_id.in_(ids))
                               .order_by(Artifact.name)):
             files[a.run_id].append(a)
-        items = [_render_run(run, d, files[run.id], name) for run, d, name in rows]
+        items = [_render_run(run, d, files[run.id], name, a_name) for run, d, name, a_name in rows]
         nxt = keyset_encode(rows[-1][0].created_at.isoformat(), rows[-1][0].id) \
             if more and rows else None
         return conditional_json({"items": items, "next_cursor": nxt})

@@ -96,7 +96,10 @@ class SubscriptionSchema(Schema):
 
 class RunNowSchema(Schema):
     period_start = fields.Date(load_default=None, validate=DAY_RANGE, metadata={
-        "description": "Make (or amend) this one period only; default: everything due."})
+        "description": "Make (or amend) the period starting on this day only; default: "
+                       "everything due."})
+    period_end = fields.Date(load_default=None, validate=DAY_RANGE, metadata={
+        "description": "With period_start: every whole period in [period_start, period_end)."})
 
 
 class RunListQuery(Schema):

@@ -184,3 +184,53 @@ def test_every_format_runs_from_the_logbook_with_a_true_manifest(factory: Factor
         assert {"catches", "trips"} <= layers
         info = pyogrio.read_info(tmp_path / "dataset.gpkg", layer="catches")
         assert info["features"] == 2 and info["crs"] == "EPSG:4326"
+
+
+def test_a_range_of_whole_periods_can_be_run_by_hand(factory: Factory) -> None:
+    from tests.conftest import errors_of, problem
+
+    s = setup(factory)
+    sub = subscribe(s, days_back=6)
+    first = local_today() - timedelta(days=6)
+    url = f"/api/v1/reports/subscriptions/{sub['id']}/runs"
+    runs = run_now(s, sub["id"], period_start=first.isoformat(),
+                   period_end=(first + timedelta(days=3)).isoformat())
+    assert [r["period_start"] for r in runs] == [(first + timedelta(days=d)).isoformat()
+                                                 for d in range(3)]
+    assert all(r["authority_name"] for r in runs)
+    for body, code in (({"period_start": first.isoformat(), "period_end": first.isoformat()},
+                        "period_empty"),
+                       ({"period_start": first.isoformat(),
+                         "period_end": (first - timedelta(days=2)).isoformat()}, "period_inverted"),
+                       ({"period_start": first.isoformat(),
+                         "period_end": (local_today() + timedelta(days=2)).isoformat()},
+                        "period_not_closed")):
+        body_json = problem(s.admin.api.post(url, body), 422, "validation_error")
+        assert errors_of(body_json) == {"period_end": code}
+    body_json = problem(s.admin.api.post(url, {"period_end": first.isoformat()}), 422,
+                        "validation_error")
+    assert errors_of(body_json) == {"period_start": "required"}
+
+
+def test_statistics_amendment_restates_the_cell_with_its_new_total(factory: Factory) -> None:
+    s = setup(factory)
+    day = local_today() - timedelta(days=40)
+    _, (k1, k2) = log_trip(s.coop, day, [{"landed_kg": 100, "live_kg": 110},
+                                         {"landed_kg": 50, "live_kg": 55}])
+    _, (other,) = log_trip(s.coop, day, [{"species_code": "SIE", "landed_kg": 9, "live_kg": 9}])
+    sub = subscribe(s, fmt="fao_cwp_monthly", period="month", days_back=40)
+    month = day.replace(day=1).isoformat()
+    original = _by_day(run_now(s, sub["id"]))[month][0]
+    rows = _csv_rows(s.staff.api, original, "cwp_monthly.csv")
+    assert len(rows) == 2  # two species, one cell each
+
+    s.coop.fisher.api.patch(f"/api/v1/catches/{k1['id']}", {"base_version": 1, "live_kg": 120,
+                                                             "landed_kg": 100})
+    (amend,) = run_now(s, sub["id"])
+    items = {i["catch_id"]: i["action"] for i in items_of(s.staff.api, amend["id"])}
+    # The corrected catch, and its cell-mate restated; the other species' cell untouched.
+    assert items == {k1["id"]: "correction", k2["id"]: "restated"}
+    (row,) = _csv_rows(s.staff.api, amend, "cwp_monthly.csv")
+    assert other["id"] not in items
+    assert float(row["live_weight_t"]) == pytest.approx(0.175)  # 120 + 55 kg
+    assert row["status"] == "revised" and row["trips"] == "1"
