@@ -32,7 +32,9 @@ class Action(StrEnum):
     restated = "restated"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass of this width costs ~6 µs to build against
+# ~0.9 µs, more than an exporter spends on the row. Exporters only read records.
+@dataclass(slots=True)
 class CatchRecord:
     # What and which version.
     catch_id: str

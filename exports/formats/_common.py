@@ -9,9 +9,9 @@ legacy encoding cannot hold are replaced by a fixed rule instead of raising.
 from __future__ import annotations
 
 import codecs
-import io
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO, overload
@@ -22,9 +22,6 @@ from exports.records import Action, CatchRecord, ExportContext
 Q3 = Decimal("0.001")
 Q2 = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-_ZEROS = {Q3: "0.000", Q2: "0.00"}
 
 
 @overload
@@ -38,7 +35,7 @@ def dec(value: Decimal | None, exp: Decimal) -> str | None:
     # str() of a Decimal quantized to 2 or 3 places never uses an exponent,
     # and is several times faster than format(value, "f").
     q = value.quantize(exp, rounding=ROUND_HALF_UP)
-    return str(q) if q else _ZEROS[exp]  # never "-0.000"
+    return str(q) if q else str(q.copy_abs())  # "0.000", never "-0.000"
 
 
 def memo_fixed(exp: Decimal) -> Callable[[Decimal], str]:
@@ -161,7 +158,57 @@ def representable(text: str, encoding: str) -> str:
     return text.encode(encoding, TRANSLIT_ERRORS).decode(encoding)
 
 
-def text_writer(stream: BinaryIO, encoding: str = "utf-8") -> io.TextIOWrapper:
-    """A text layer over a sink stream; closing it closes the stream."""
-    return io.TextIOWrapper(stream, encoding=encoding, errors=TRANSLIT_ERRORS, newline="",
-                            write_through=False)
+class TextOut:
+    """Text written to a sink stream as ``encoding``, in chunks of about 64 KiB.
+
+    Unlike ``io.TextIOWrapper`` it asks nothing of the stream but ``write``
+    and ``close`` (the server's sink streams into storage), and it buffers,
+    so row-at-a-time writers do not turn into one storage write per row.
+    ``close`` (or leaving a ``with`` block normally) flushes and closes the
+    stream; leaving it with an exception does neither, as ``finishing``."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, stream: BinaryIO, encoding: str = "utf-8") -> None:
+        self._stream = stream
+        # Incremental: utf-8-sig writes its BOM once, not once per chunk.
+        self._encode = codecs.getincrementalencoder(encoding)(TRANSLIT_ERRORS).encode
+        self._pending: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= self.CHUNK:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._stream.write(self._encode("".join(self._pending)))
+            self._pending.clear()
+            self._size = 0
+
+    def close(self) -> None:
+        self.flush()
+        tail = self._encode("", final=True)
+        if tail:
+            self._stream.write(tail)
+        self._stream.close()
+
+    def __enter__(self) -> TextOut:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:  # see finishing()
+            self.close()
+
+
+@contextmanager
+def finishing(stream: BinaryIO) -> Iterator[BinaryIO]:
+    """``stream``, closed when the block ends normally and left open when it raises.
+
+    Closing a sink stream publishes the file; a file whose export failed is
+    left open for the sink to abort (the server's sink discards it)."""
+    yield stream
+    stream.close()

@@ -1,9 +1,10 @@
 """The open-data dataset: one row per catch record and one per trip, in every dataset format.
 
 The CSV, GeoJSON, GeoJSON-sequence and GeoPackage formats share these columns
-so a user can switch format without remapping. Rows are built as tuples from
-attribute reads, without ``dataclasses.asdict`` or per-field dispatch: the
-CSV and GeoJSON-sequence writers are measured against PostgreSQL's COPY.
+so a user can switch format without remapping. Each format builds its rows
+from attribute reads in its own loop, without ``dataclasses.asdict`` or
+per-field dispatch: the CSV and GeoJSON-sequence writers are measured against
+PostgreSQL's COPY.
 
 Records arrive ordered by ``(org_id, trip_id, catch_id)``, so a trip's records
 are consecutive and its row is written when the next trip starts: memory holds
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from exports.formats._common import Q2, Q3, ZERO, dec, is_cancelled, utc_iso
+from exports.formats._common import Q3, ZERO, dec, is_cancelled, utc_iso
 from exports.records import Action, CatchRecord
 
 CATCH_COLUMNS = (
@@ -35,20 +36,6 @@ TRIP_COLUMNS = (
     "trip_id", "org_id", "vessel", "departed_at", "returned_at", "landing_port_key",
     "landing_port_name", "landed_at", "catches", "landed_kg",
 )
-
-
-def catch_values(r: CatchRecord) -> list[Any]:
-    """The record in ``CATCH_COLUMNS`` order: decimals as fixed-point text, times as UTC ISO."""
-    price = r.unit_price
-    return [
-        r.catch_id, r.version, ACTION_TEXT[r.action], r.refers_to_run, r.org_id, r.rnpa, r.trip_id,
-        r.vessel_rnp or r.vessel_registration, r.species_code, r.species_key, r.scientific_name,
-        r.gear_code, dec(r.landed_kg, Q3), dec(r.live_kg, Q3), r.count, r.presentation,
-        r.disposition, dec(price, Q2), r.currency,
-        None if price is None else dec(r.landed_kg * price, Q2),
-        utc_iso(r.caught_at), r.fao_area, r.catch_place_key, ";".join(r.quality_flags),
-        r.cancelled,
-    ]
 
 
 class Trip:

@@ -33,7 +33,7 @@ import csv
 from collections.abc import Iterable
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
-from exports.formats._common import iso_date, kg, money, representable, text_writer, vessel, zone
+from exports.formats._common import TextOut, iso_date, kg, money, representable, vessel, zone
 from exports.formats._notices import NoticeReader
 from exports.records import CatchRecord, ExportContext
 
@@ -69,7 +69,7 @@ class ConapescaAvisoCsv(BaseExporter):
         reader = NoticeReader(records, context, zone(context))
         rows = 0
         media_type = f"text/csv; charset={CHARSETS[encoding]}"
-        with text_writer(sink.open(FILE_NAME, media_type), encoding) as out:
+        with TextOut(sink.open(FILE_NAME, media_type), encoding) as out:
             writer = csv.writer(out)
             writer.writerow(HEADER)
             # Transliterate before the csv module quotes (see representable()).

@@ -22,7 +22,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
-from exports.formats._common import kg, money, representable, zone
+from exports.formats._common import finishing, kg, money, representable, zone
 from exports.formats._notices import Notice, NoticeReader, NoticeType, SpeciesLine
 from exports.records import CatchRecord, ExportContext
 
@@ -45,12 +45,12 @@ TYPE_LABELS = {
 # Species table: header, width share, right-aligned.
 COLUMNS: Sequence[tuple[str, float, bool]] = (
     ("Clave", 0.07, False),
-    ("Especie", 0.22, False),
+    ("Especie", 0.21, False),
     ("Arte", 0.06, False),
     ("Lugar de captura", 0.21, False),
     ("Desemb. (kg)", 0.12, True),
-    ("Vivo (kg)", 0.11, True),
-    ("Precio $/kg", 0.09, True),
+    ("Vivo (kg)", 0.10, True),
+    ("Precio $/kg", 0.11, True),
     ("Valor $", 0.12, True),
 )
 MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -247,7 +247,7 @@ class ConapescaAvisoPdf(BaseExporter):
         self.validate_options(context.options)
         reader = NoticeReader(records, context, zone(context))
         notices = 0
-        with sink.open(FILE_NAME, MEDIA_TYPE) as out:
+        with finishing(sink.open(FILE_NAME, MEDIA_TYPE)) as out:
             canvas = Canvas(out, pagesize=letter, invariant=1, pageCompression=1)
             canvas.setTitle("Avisos de arribo")
             canvas.setAuthor("Cardumen")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
+from exports.formats._common import finishing
 from exports.formats._geojson import FeatureStream, write_dataset
 from exports.records import CatchRecord, ExportContext
 
@@ -28,7 +29,8 @@ class DatasetGeoJson(BaseExporter):
 
     def write(self, records: Iterable[CatchRecord], sink: Sink, context: ExportContext) -> WriteStats:
         self.validate_options(context.options)
-        with sink.open(CATCHES, MEDIA_TYPE) as catches_out, sink.open(TRIPS, MEDIA_TYPE) as trips_out:
+        with finishing(sink.open(CATCHES, MEDIA_TYPE)) as catches_out, \
+                finishing(sink.open(TRIPS, MEDIA_TYPE)) as trips_out:
             catches = FeatureStream(catches_out, sequence=False)
             trips = FeatureStream(trips_out, sequence=False)
             n = write_dataset(records, catches, trips)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
+from exports.formats._common import finishing
 from exports.formats._geojson import FeatureStream, write_dataset
 from exports.records import CatchRecord, ExportContext
 
@@ -27,7 +28,8 @@ class DatasetGeoJsonSeq(BaseExporter):
 
     def write(self, records: Iterable[CatchRecord], sink: Sink, context: ExportContext) -> WriteStats:
         self.validate_options(context.options)
-        with sink.open(CATCHES, MEDIA_TYPE) as catches_out, sink.open(TRIPS, MEDIA_TYPE) as trips_out:
+        with finishing(sink.open(CATCHES, MEDIA_TYPE)) as catches_out, \
+                finishing(sink.open(TRIPS, MEDIA_TYPE)) as trips_out:
             catches = FeatureStream(catches_out, sequence=True)
             trips = FeatureStream(trips_out, sequence=True)
             n = write_dataset(records, catches, trips)

@@ -32,7 +32,7 @@ import pyogrio
 from pyogrio.raw import write as ogr_write
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
-from exports.formats._common import Q2, Q3, aware, dec
+from exports.formats._common import Q2, Q3, aware, dec, finishing
 from exports.formats._dataset import ACTION_TEXT, CATCH_COLUMNS, TRIP_COLUMNS, Trip, walk
 from exports.records import CatchRecord, ExportContext
 
@@ -164,6 +164,6 @@ class DatasetGpkg(BaseExporter):
             n, _ = walk(records, on_catch, lambda trip: trips.add(trip_row(trip)))
             catches.flush()
             trips.flush()
-            with path.open("rb") as built, sink.open(FILE_NAME, MEDIA_TYPE) as out:
+            with path.open("rb") as built, finishing(sink.open(FILE_NAME, MEDIA_TYPE)) as out:
                 shutil.copyfileobj(built, out, 1 << 20)
         return WriteStats(records=n, rows={FILE_NAME: catches.count + trips.count})

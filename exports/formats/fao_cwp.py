@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from exports.base import AmendmentScope, BaseExporter, Sink, WriteStats, register
-from exports.formats._common import ZERO, aware, is_cancelled, kg, text_writer, zone
+from exports.formats._common import ZERO, TextOut, aware, is_cancelled, kg, zone
 from exports.records import CatchRecord, ExportContext
 
 FILE_NAME = "cwp_monthly.csv"
@@ -73,7 +73,7 @@ class FaoCwpMonthly(BaseExporter):
 
         amendment = context.purpose == "amendment"
         rows = 0
-        with text_writer(sink.open(FILE_NAME, MEDIA_TYPE)) as out:
+        with TextOut(sink.open(FILE_NAME, MEDIA_TYPE)) as out:
             writer = csv.writer(out)
             writer.writerow((*HEADER, "status") if amendment else HEADER)
             for key in sorted(cells):
