@@ -136,9 +136,11 @@ def _die_with_parent() -> None:
 
 def _register_groups() -> None:
     from server.demo.cli import demo
+    from server.ogc.cli import ogc
     from server.reports.cli import reports, worker
 
     main.add_command(demo)
+    main.add_command(ogc)
     main.add_command(reports)
     main.add_command(worker)
 

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_MAX_ATTEMPTS": 12,
     # Push to http://127.0.0.1 (tests and local receivers only; never in production).
     "ALLOW_LOOPBACK_HTTP": 0,
+    # Aggregated map for authorities (OGC API Features): cells with fewer distinct
+    # vessels are suppressed; never below 3, whatever is set.
+    "OGC_MIN_VESSELS": 3,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}

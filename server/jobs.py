@@ -68,6 +68,7 @@ def runtime() -> Runtime:
 
 
 def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:
+    from server.ogc import tasks as ogc_tasks
     from server.reports import tasks as report_tasks
 
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
@@ -75,4 +76,6 @@ def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.A
     app.add_tasks_from(report_tasks.bp, namespace="reports")
     app.periodic(cron=tick_cron, periodic_id="tick")(
         app.task(name="reports.tick", queue="reports", pass_context=False)(report_tasks.tick))
+    app.add_tasks_from(ogc_tasks.bp, namespace="ogc")
+    app.periodic(cron=ogc_tasks.CRON, periodic_id="ogc-refresh-cells")(ogc_tasks.refresh_cells)
     return app

@@ -5,6 +5,7 @@ from server.catches import models as catches
 from server.db import Base
 from server.fleet import models as fleet
 from server.members import models as members
+from server.ogc import models as ogc
 from server.reports import models as reports
 
-__all__ = ["Base", "catalog", "catches", "fleet", "members", "reports"]
+__all__ = ["Base", "catalog", "catches", "fleet", "members", "ogc", "reports"]

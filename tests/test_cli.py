@@ -92,8 +92,8 @@ def served(database_url: str) -> Iterator[str]:
                 with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
                     if r.status == 200:
                         break
-            except (urllib.error.URLError, ConnectionError):
-                pass
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass  # not listening yet, or a worker still importing: try again
             if proc.poll() is not None or time.time() > deadline:
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 pytest.fail(f"server did not become ready:\n{out[-3000:]}")

@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "port", "zone", "zone_piece", "vessel", "permit", "trip", "trip_revision", "catch", "landing",
     "authority", "authority_cooperative", "report_subscription", "report_run", "report_artifact",
     "report_run_item", "report_delivery", "report_delivery_attempt",
+    "h3_cell", "ogc_cell", "ogc_cell_species", "ogc_watermark",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",

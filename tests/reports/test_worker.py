@@ -38,6 +38,9 @@ def test_worker_generates_on_schedule_and_delivers_through_failures(
         # Due now: nobody presses a button, the worker's tick finds it.
         db.execute(text("UPDATE report_subscription SET next_run_at = now() - interval '1 minute' "
                         "WHERE id = :id"), {"id": sub["id"]})
+        # Other tests' subscriptions (the demo office's, say) wait: this worker is ours.
+        db.execute(text("UPDATE report_subscription SET next_run_at = now() + interval '1 day' "
+                        "WHERE next_run_at <= now() AND id <> :id"), {"id": sub["id"]})
         db.commit()
         env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"],
                    CARDUMEN_ARTIFACTS=app.config["ARTIFACTS"],

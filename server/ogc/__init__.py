@@ -1,0 +1,1 @@
+"""OGC API - Features for authorities: catch aggregated per hexagon cell and month."""
