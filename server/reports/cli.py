@@ -31,6 +31,7 @@ def _maker() -> sessionmaker[Session]:
 def worker(concurrency: int) -> None:
     """Run the job worker: scheduled reports, pushes and their retries."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)  # one line per file written
     cfg = dict(current_app.config)
     jobs.configure(cfg)
     app = jobs.make_app(cfg["DATABASE_URL"], cfg["SCHEDULER_CRON"])
