@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from flask import Response, request
 
 from server.errors import ApiError, FieldError
+
+T = TypeVar("T")
 
 
 def _default(value: Any) -> Any:
@@ -52,3 +55,19 @@ def keyset_decode(token: str, arity: int) -> list[str]:
     except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_cursor",
                        errors=[FieldError("after", "invalid_cursor", location="query")]) from exc
+
+
+def keyset_typed(token: str, *parsers: Callable[[str], Any]) -> list[Any]:
+    """A "next page" token decoded and each value parsed (``datetime.fromisoformat``,
+    ``uuid.UUID``, ...); a token that does not parse is a 400 on ``after``."""
+    values = keyset_decode(token, len(parsers))
+    try:
+        return [parse(v) for parse, v in zip(parsers, values, strict=True)]
+    except ValueError as exc:
+        raise ApiError(400, "invalid_cursor",
+                       errors=[FieldError("after", "invalid_cursor", location="query")]) from exc
+
+
+def split_page(rows: Sequence[T], limit: int) -> tuple[list[T], bool]:
+    """Rows fetched with ``LIMIT limit + 1``: the page, and whether another follows."""
+    return list(rows[:limit]), len(rows) > limit

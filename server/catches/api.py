@@ -31,7 +31,7 @@ from server.errors import ApiError, FieldError
 from server.i18n import locale
 from server.members import auth
 from server.members.models import Role
-from server.pages import conditional_json, dumps, keyset_decode, keyset_encode
+from server.pages import conditional_json, dumps, keyset_encode, keyset_typed, split_page
 
 blp = Blueprint("logbook", __name__, url_prefix="/api/v1",
                 description="Trips and catches: mobile sync, reading and corrections.")
@@ -127,15 +127,10 @@ def _page(q: Select[Any], order: tuple[Any, Any], limit: int, after: str | None,
           render: Any) -> dict[str, Any]:
     col_time, col_id = order
     if after:
-        t, i = keyset_decode(after, 2)
-        try:
-            q = q.where(tuple_(col_time, col_id) < tuple_(datetime.fromisoformat(t), uuid.UUID(i)))
-        except ValueError as exc:
-            raise ApiError(400, "invalid_cursor", errors=[
-                FieldError("after", "invalid_cursor", location="query")]) from exc
-    rows = db.session().scalars(q.order_by(col_time.desc(), col_id.desc()).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+        t, i = keyset_typed(after, datetime.fromisoformat, uuid.UUID)
+        q = q.where(tuple_(col_time, col_id) < tuple_(t, i))
+    rows, more = split_page(
+        db.session().scalars(q.order_by(col_time.desc(), col_id.desc()).limit(limit + 1)).all(), limit)
     nxt = keyset_encode(getattr(rows[-1], col_time.key), rows[-1].id) if more and rows else None
     return {"items": [render(r) for r in rows], "next_cursor": nxt}
 

@@ -34,7 +34,7 @@ from server.db import utcnow
 from server.errors import ApiError, FieldError
 from server.members import auth
 from server.members.models import Member, Organization, Role
-from server.pages import conditional_json, keyset_decode, keyset_encode
+from server.pages import conditional_json, keyset_encode, keyset_typed, split_page
 from server.reports import delivery, generate, periods, reconcile, scheduler, services
 from server.reports.models import (
     Artifact,
@@ -391,13 +391,8 @@ def _run_list_query(query: dict[str, Any]) -> Any:
     if query["period_to"]:
         q = q.where(Run.period_start < query["period_to"])
     if query["after"]:
-        t, i = keyset_decode(query["after"], 2)
-        try:
-            q = q.where(tuple_(Run.created_at, Run.id) < tuple_(datetime.fromisoformat(t),
-                                                                uuid.UUID(i)))
-        except ValueError as exc:
-            raise ApiError(400, "invalid_cursor", errors=[
-                FieldError("after", "invalid_cursor", location="query")]) from exc
+        t, i = keyset_typed(query["after"], datetime.fromisoformat, uuid.UUID)
+        q = q.where(tuple_(Run.created_at, Run.id) < tuple_(t, i))
     return q.order_by(Run.created_at.desc(), Run.id.desc())
 
 
@@ -410,9 +405,8 @@ class Runs(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """Runs you may see, newest first: your authority's, or those about your cooperative."""
         sess = db.session()
-        rows = sess.execute(_run_list_query(query).limit(query["limit"] + 1)).all()
-        more = len(rows) > query["limit"]
-        rows = rows[:query["limit"]]
+        rows, more = split_page(sess.execute(_run_list_query(query).limit(query["limit"] + 1)).all(),
+                                query["limit"])
         ids = [r[0].id for r in rows]
         files: dict[uuid.UUID, list[Artifact]] = {i: [] for i in ids}
         for a in sess.scalars(select(Artifact).where(Artifact.run_id.in_(ids))
@@ -445,15 +439,10 @@ class RunItems(MethodView):
         run = _run(run_id)
         q = select(RunItem).where(RunItem.run_id == run.id).order_by(RunItem.catch_id)
         if query["after"]:
-            (after,) = keyset_decode(query["after"], 1)
-            try:
-                q = q.where(RunItem.catch_id > uuid.UUID(after))
-            except ValueError as exc:
-                raise ApiError(400, "invalid_cursor", errors=[
-                    FieldError("after", "invalid_cursor", location="query")]) from exc
-        rows = list(db.session().scalars(q.limit(query["limit"] + 1)))
-        more = len(rows) > query["limit"]
-        rows = rows[:query["limit"]]
+            (after,) = keyset_typed(query["after"], uuid.UUID)
+            q = q.where(RunItem.catch_id > after)
+        rows, more = split_page(db.session().scalars(q.limit(query["limit"] + 1)).all(),
+                                query["limit"])
         return conditional_json({
             "items": [{"org_id": i.org_id, "catch_id": i.catch_id, "version": i.catch_version,
                        "action": i.action, "refers_to_run_id": i.refers_to_run_id} for i in rows],
@@ -578,16 +567,9 @@ class ReportedCatches(MethodView):
              .where(Catch.member_id == me)
              .order_by(Run.created_at.desc(), Run.id.desc(), RunItem.catch_id))
         if query["after"]:
-            t, r, c = keyset_decode(query["after"], 3)
-            try:
-                q = q.where(tuple_(Run.created_at, Run.id, RunItem.catch_id) <
-                            tuple_(datetime.fromisoformat(t), uuid.UUID(r), uuid.UUID(c)))
-            except ValueError as exc:
-                raise ApiError(400, "invalid_cursor", errors=[
-                    FieldError("after", "invalid_cursor", location="query")]) from exc
-        rows = sess.execute(q.limit(query["limit"] + 1)).all()
-        more = len(rows) > query["limit"]
-        rows = rows[:query["limit"]]
+            t, r, c = keyset_typed(query["after"], datetime.fromisoformat, uuid.UUID, uuid.UUID)
+            q = q.where(tuple_(Run.created_at, Run.id, RunItem.catch_id) < tuple_(t, r, c))
+        rows, more = split_page(sess.execute(q.limit(query["limit"] + 1)).all(), query["limit"])
         items = [{"catch_id": i.catch_id, "version": i.catch_version, "action": i.action,
                   "run_id": run.id, "authority_id": run.authority_id, "authority_name": name,
                   "format": run.format, "period_start": run.period_start,
