@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Numeric,
     String,
     Text,
@@ -48,6 +49,8 @@ class Permit(ChangeTracked, Base):
     __tablename__ = "permit"
     __table_args__ = (
         UniqueConstraint("org_id", "number"),
+        # Reports look up the permit covering each catch by its trip's vessel.
+        Index("ix_permit_vessel", "org_id", "vessel_id"),
         ForeignKeyConstraint(["org_id", "vessel_id"], ["vessel.org_id", "vessel.id"]),
     )
 
