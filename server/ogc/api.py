@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import orjson
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server import db, i18n
 from server.errors import ApiError
@@ -65,15 +65,16 @@ def _scope() -> Scope:
         if not (p.is_platform_admin or wanted in candidates):
             raise ApiError(404, "not_found")
         candidates = [wanted]
-    sess = db.session()
-    found = sess.execute(select(Authority.id, Authority.region.is_not(None))
-                         .where(Authority.id.in_(candidates)).order_by(Authority.id)).first()
+    # One statement (every page of a walk asks): the authority and its cooperatives.
+    coops = (select(func.array_agg(AuthorityCooperative.org_id))
+             .where(AuthorityCooperative.authority_id == Authority.id).scalar_subquery())
+    found = db.session().execute(
+        select(Authority.id, Authority.region.is_not(None), coops)
+        .where(Authority.id.in_(candidates)).order_by(Authority.id).limit(1)).first()
     if found is None:
         raise ApiError(404, "not_found")
-    authority_id, has_region = found
-    coops = sess.scalars(select(AuthorityCooperative.org_id)
-                         .where(AuthorityCooperative.authority_id == authority_id))
-    return Scope(tuple(sorted(coops)), authority_id if has_region else None, threshold)
+    authority_id, has_region, org_ids = found
+    return Scope(tuple(sorted(org_ids or ())), authority_id if has_region else None, threshold)
 
 
 def _collection(collection_id: str) -> Collection:

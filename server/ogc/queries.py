@@ -15,6 +15,7 @@ page, only to report a number clients do not need to page.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -82,27 +83,53 @@ class Scope:
 
 
 class Row(NamedTuple):
+    """A feature: its key, its id and its properties as a JSON object, both written by
+    the query (so a page of a thousand features costs Python no float formatting)."""
+
     cell: str
     month: date
     species: str | None
-    landed_kg: float
-    live_kg: float
-    catches: int
-    trips: int
-    vessels: int
+    id: str  # <cell>:<YYYY-MM>[:<species>], as params.format_feature_id writes it
+    properties: str
 
     @property
     def key(self) -> Key:
         return Key(self.cell, self.month, self.species)
 
 
+def _number(total: str) -> str:
+    """A sum of numeric(14,3) as JSON, written as Python writes the float (repr of
+    ``round(float(x), 3)``): trailing zeros trimmed, ``.0`` when whole (both the same
+    digits for up to 15 significant ones, far beyond any kilograms here)."""
+    return (f"CASE WHEN scale(trim_scale({total})) = 0 THEN trim_scale({total})::text || '.0' "
+            f"ELSE trim_scale({total})::text END")
+
+
+def _feature_columns(coll: Collection, a: str) -> str:
+    """Of a group of rows ``a``: its cell, month, species (NULL for catch-cells), feature
+    id and properties. Cells are H3 hexadecimal, species ASFIS codes (three capitals):
+    nothing in them needs escaping in JSON."""
+    month = f"to_char({a}.month, 'YYYY-MM')"
+    fid = f"{a}.cell || ':' || {month}"
+    species = "NULL::varchar"
+    species_prop = ""
+    if coll.with_species:
+        species = f"{a}.species_code"
+        fid += f" || ':' || {a}.species_code"
+        species_prop = f""" || '","species_code":"' || {a}.species_code"""
+    return f"""{a}.cell, {a}.month, {species}, {fid},
+               '{{"cell":"' || {a}.cell || '","month":"' || {month}{species_prop}
+               || '","landed_kg":' || {_number(f"sum({a}.landed_kg)")}
+               || ',"live_kg":' || {_number(f"sum({a}.live_kg)")}
+               || ',"catches":' || sum({a}.catches) || ',"trips":' || sum({a}.trips)
+               || ',"vessels":' || sum({a}.vessels) || '}}'"""
+
+
 def _grouped(coll: Collection, scope: Scope, filters: list[str], tail: str = "") -> str:
     keys = "r.cell, r.month" + (", r.species_code" if coll.with_species else "")
-    species = "r.species_code" if coll.with_species else "NULL::varchar"
     where = " AND ".join([scope.predicate(), *filters])
     return f"""
-        SELECT r.cell, r.month, {species}, sum(r.landed_kg)::float8, sum(r.live_kg)::float8,
-               sum(r.catches)::int, sum(r.trips)::int, sum(r.vessels)::int
+        SELECT {_feature_columns(coll, "r")}
         FROM {coll.table} r
         WHERE {where}
         GROUP BY {keys}
@@ -112,10 +139,63 @@ def _grouped(coll: Collection, scope: Scope, filters: list[str], tail: str = "")
     """
 
 
+def _key_filter(coll: Collection, op: str) -> str:
+    if coll.with_species:
+        return "(r.cell, r.month, r.species_code) " + op + " (:k_cell, :k_month, :k_species)"
+    return "(r.cell, r.month) " + op + " (:k_cell, :k_month)"
+
+
+def _window_sql(coll: Collection, scope: Scope, filters: list[str]) -> str:
+    """The groups of one window, in key order. A window is the scope's first ``window``
+    rows from a key on, in key order; the group holding the window's last row (flagged
+    ``edge``, and kept whatever its vessels) may go on past the window, so the caller
+    drops it and starts the next window at its key. ``last``: the row number of a
+    group's last row, to tell how many rows the groups read so far took."""
+    keys = ["cell", "month", *(["species_code"] if coll.with_species else [])]
+    rkeys = ", ".join(f"r.{k}" for k in keys)
+    wkeys = ", ".join(f"w.{k}" for k in keys)
+    where = " AND ".join([scope.predicate(), *filters])
+    return f"""
+        SELECT {_feature_columns(coll, "w")}, bool_or(w.n = :window) AS edge, max(w.n) AS last
+        FROM (SELECT {rkeys}, r.landed_kg, r.live_kg, r.catches, r.trips, r.vessels,
+                     row_number() OVER (ORDER BY {rkeys}) AS n
+              FROM {coll.table} r WHERE {where}
+              ORDER BY {rkeys} LIMIT :window) w
+        GROUP BY {wkeys}
+        HAVING sum(w.vessels) >= :min_vessels OR bool_or(w.n = :window)
+        ORDER BY {wkeys}
+        LIMIT :limit
+    """
+
+
+# How many raw rows a window takes: the features still wanted over the share of rows
+# that became features (suppression drops groups, and a group is one row per
+# organization) in the last window this process read of the collection, with slack; at least
+# WINDOW_MIN. A guess only: too small costs one more window; too large costs little,
+# as reading stops once the page is full.
+WINDOW_YIELD = 0.5  # until a window has been read
+WINDOW_SLACK = 2.0
+WINDOW_MIN = 64
+_yields: dict[str, float] = {}
+
+
+def _window(coll: Collection, wanted: int) -> int:
+    return max(WINDOW_MIN, math.ceil(WINDOW_SLACK * wanted / _yields.get(coll.id, WINDOW_YIELD)))
+
+
 def items(sess: Session, coll: Collection, scope: Scope, q: ItemsQuery) -> tuple[list[Row], bool]:
-    """One page of features in key order, and whether another page follows."""
+    """One page of features in key order, and whether another page follows.
+
+    A page is summed window by window: a window is the first ``window`` rows of the
+    scope from the page's key on, in key order (an index scan that stops there).
+    Every group but the window's last has all its rows in it, so it is summed and
+    suppressed exactly as over the whole table; the last key starts the next window.
+    Summing everything after the page's key and keeping the first groups (one
+    GROUP BY ... LIMIT) reads the rest of the jurisdiction on every page once the
+    page is larger than the planner's guess of how many groups HAVING keeps: a client
+    walking the collection then has the database read it pages²/2 times."""
     filters: list[str] = []
-    params = scope.params() | {"limit": q.limit + 1}
+    params = scope.params()
     if q.bbox is not None:
         filters.append("""r.cell IN (SELECT h.cell FROM h3_cell h WHERE
                           ST_Intersects(h.geom, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)))""")
@@ -129,14 +209,28 @@ def items(sess: Session, coll: Collection, scope: Scope, q: ItemsQuery) -> tuple
     if q.species is not None and coll.with_species:
         filters.append("r.species_code = ANY(CAST(:species AS varchar[]))")
         params["species"] = q.species
-    if q.after is not None:
-        if coll.with_species:
-            filters.append("(r.cell, r.month, r.species_code) > (:k_cell, :k_month, :k_species)")
-        else:
-            filters.append("(r.cell, r.month) > (:k_cell, :k_month)")
-        params |= {"k_cell": q.after.cell, "k_month": q.after.month, "k_species": q.after.species}
-    rows = [Row(*r) for r in sess.execute(text(_grouped(coll, scope, filters, "LIMIT :limit")),
-                                          params)]
+    want = q.limit + 1
+    rows: list[Row] = []
+    start, op = q.after, ">"  # after the page's key; then from each window's edge on
+    window = _window(coll, want)
+    while True:
+        where, p = filters, params | {"window": window, "limit": want - len(rows) + 1}
+        if start is not None:
+            where = [*filters, _key_filter(coll, op)]
+            p |= {"k_cell": start.cell, "k_month": start.month, "k_species": start.species}
+        got = sess.execute(text(_window_sql(coll, scope, where)), p).all()  # one fetchall
+        groups = [Row(*r[:5]) for r in got if not r[5]]
+        rows += groups
+        if got:  # features per row read, for the next window's size
+            _yields[coll.id] = max(0.01, len(groups) / got[-1][6])
+        edge = Key(*got[-1][:3]) if got and got[-1][5] else None
+        if len(rows) >= want or edge is None:  # enough, or the window reached the end
+            break
+        if groups or edge != start:
+            window = _window(coll, want - len(rows))
+        else:  # one key has more rows than the window: take more
+            window *= 2
+        start, op = edge, ">="
     return rows[:q.limit], len(rows) > q.limit
 
 
