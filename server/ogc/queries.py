@@ -170,9 +170,9 @@ def _window_sql(coll: Collection, scope: Scope, filters: list[str]) -> str:
 
 # How many raw rows a window takes: the features still wanted over the share of rows
 # that became features (suppression drops groups, and a group is one row per
-# organization) in the last window this process read of the collection, with slack; at least
-# WINDOW_MIN. A guess only: too small costs one more window; too large costs little,
-# as reading stops once the page is full.
+# organization) in the last window this process read of the collection, with slack;
+# at least WINDOW_MIN. A guess only: too small costs one more window; too large costs
+# little, as reading stops once the page is full.
 WINDOW_YIELD = 0.5  # until a window has been read
 WINDOW_SLACK = 2.0
 WINDOW_MIN = 64
