@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from server import db
 from server.errors import ApiError
@@ -60,19 +60,20 @@ def _load() -> Principal:
         raise ApiError(401, "token_invalid",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
     sess = db.session()
-    # One round trip on every request: the member still allowed in, and (so a
-    # logged-out device's access token dies at once) its refresh family live.
+    # One round trip on every request: the member still allowed in, (so a
+    # logged-out device's access token dies at once) its refresh family live,
+    # and its active memberships.
     family_live = exists().where(RefreshToken.family_id == claims.family_id,
                                  RefreshToken.revoked_at.is_(None))
-    is_admin = sess.scalar(select(Member.is_platform_admin).where(
-        Member.id == claims.member_id, Member.disabled_at.is_(None), family_live))
-    if is_admin is None:
+    roles = (select(func.json_object_agg(Membership.org_id, Membership.role))
+             .where(Membership.member_id == Member.id,
+                    Membership.status == MembershipStatus.active).scalar_subquery())
+    row = sess.execute(select(Member.is_platform_admin, roles).where(
+        Member.id == claims.member_id, Member.disabled_at.is_(None), family_live)).first()
+    if row is None:
         raise ApiError(401, "token_invalid", headers={"WWW-Authenticate": "Bearer"})
-    rows = sess.execute(select(Membership.org_id, Membership.role).where(
-        Membership.member_id == claims.member_id,
-        Membership.status == MembershipStatus.active)).all()
-    return Principal(claims.member_id, claims.family_id, is_admin,
-                     {org: role for org, role in rows})
+    return Principal(claims.member_id, claims.family_id, row[0],
+                     {uuid.UUID(org): role for org, role in (row[1] or {}).items()})
 
 
 def current() -> Principal:
