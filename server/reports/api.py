@@ -35,7 +35,7 @@ from server.errors import ApiError, FieldError
 from server.members import auth
 from server.members.models import Member, Organization, Role
 from server.pages import conditional_json, keyset_encode, keyset_typed, split_page
-from server.reports import delivery, generate, periods, reconcile, scheduler, services
+from server.reports import delivery, generate, periods, reconcile, scheduler, selection, services
 from server.reports.models import (
     Artifact,
     Authority,
@@ -334,7 +334,7 @@ class RunNow(MethodView):
             made = []
             sess = db.session()
             spans = _requested_spans(sub, data["period_start"], data["period_end"])
-            work = [(org, span) for span in spans for org in _orgs_for_period(sess, sub, span)]
+            work = [(org, span) for span in spans for org in selection.orgs_owed(sess, sub, span)]
             if len(work) > MAX_RUNS_PER_REQUEST:
                 raise ApiError(422, "too_much_work", count=len(work), max=MAX_RUNS_PER_REQUEST)
             for org, span in work:
@@ -362,14 +362,6 @@ def _requested_spans(sub: Subscription, start: date, end: date | None) -> list[p
         raise ApiError(422, "validation_error", errors=[FieldError(
             "period_end", "period_misaligned", {"expected": spans[-1].end.isoformat()})])
     return spans
-
-
-def _orgs_for_period(sess: Any, sub: Subscription, span: periods.Span) -> list[uuid.UUID]:
-    from server.reports import selection
-
-    scope = selection.scope_of(sess, sub)
-    orgs = set(scope.known_orgs()) | {o for o, _ in selection.dirty_periods(sess, scope, span)}
-    return sorted(orgs, key=str)
 
 
 # --- runs ----------------------------------------------------------------------------------

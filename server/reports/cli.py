@@ -75,10 +75,7 @@ def run(subscription_id: uuid.UUID, period_start: datetime | None) -> None:
             span = periods.span_of(sub.period, period_start.date())
             if span.start != period_start.date():
                 raise click.ClickException(f"a {sub.period} period starts on {span.start}")
-            scope = selection.scope_of(sess, sub)
-            work = [(o, span) for o in sorted(
-                set(scope.known_orgs()) | {o for o, _ in selection.dirty_periods(sess, scope, span)},
-                key=str)]
+            work = [(o, span) for o in selection.orgs_owed(sess, sub, span)]
         else:
             work = list(generate.due_work(sess, sub, now))
     made: list[uuid.UUID] = []

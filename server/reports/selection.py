@@ -146,6 +146,14 @@ def dirty_periods(sess: Session, scope: Scope, span: Span) -> list[tuple[uuid.UU
     return [(r[0], r[1]) for r in sess.execute(text(sql), params).all()]
 
 
+def orgs_owed(sess: Session, sub: Subscription, span: Span) -> list[uuid.UUID]:
+    """The cooperatives a run of this period may be owed to, for a run asked by hand: the
+    jurisdiction's listed ones, and any with records pending in the period (a region's)."""
+    scope = scope_of(sess, sub)
+    orgs = set(scope.known_orgs()) | {o for o, _ in dirty_periods(sess, scope, span)}
+    return sorted(orgs, key=str)
+
+
 def restated(sess: Session, scope: Scope, span: Span, org_id: uuid.UUID, how: str,
              changed: list[Pending]) -> list[tuple[uuid.UUID, int, uuid.UUID | None]]:
     """Unchanged, already reported current versions that share a document with a change.

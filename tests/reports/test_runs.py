@@ -154,6 +154,53 @@ def test_a_run_is_reproduced_byte_for_byte(factory: Factory, app) -> None:
     assert "reproduced byte for byte" in result.output
 
 
+def test_cli_runs_one_period_by_hand(factory: Factory, app) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "CARDUMEN_ARTIFACTS": app.config["ARTIFACTS"]}
+    s = setup(factory)
+    day = local_today() - timedelta(days=2)
+    log_trip(s.coop, day, [{"landed_kg": 7}])
+    sub = subscribe(s, days_back=4)
+
+    def run(*extra: str):
+        return CliRunner().invoke(main, ["reports", "run", sub["id"], *extra], env=env)
+
+    result = run("--period-start", day.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "1 run(s) made" in result.output
+    (run_id,) = [line for line in result.output.splitlines() if len(line) == 36]
+    detail = s.staff.api.get(f"/api/v1/reports/runs/{run_id}").get_json()
+    assert detail["period_start"] == day.isoformat() and detail["record_count"] == 1
+    assert detail["purpose"] == "original"
+    # Once made, a period's run is not made again: nothing changed.
+    again = run("--period-start", day.isoformat())
+    assert again.exit_code == 0 and "0 run(s) made" in again.output
+    # The rest of what is due (the other closed days), without --period-start.
+    rest = run()
+    assert rest.exit_code == 0 and "3 run(s) made" in rest.output, rest.output
+
+
+def test_cli_refuses_a_period_start_that_is_not_one(factory: Factory, app) -> None:
+    from click.testing import CliRunner
+
+    from server.cli import main
+
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "CARDUMEN_ARTIFACTS": app.config["ARTIFACTS"]}
+    s = setup(factory)
+    sub = subscribe(s, fmt="fao_cwp_monthly", period="month", days_back=40)
+    mid = local_today().replace(day=1) - timedelta(days=10)
+    result = CliRunner().invoke(main, ["reports", "run", sub["id"], "--period-start",
+                                       mid.isoformat()], env=env)
+    assert result.exit_code != 0
+    assert f"a month period starts on {mid.replace(day=1)}" in result.output
+    missing = CliRunner().invoke(main, ["reports", "run", "00000000-0000-0000-0000-000000000001"],
+                                 env=env)
+    assert missing.exit_code != 0 and "no subscription" in missing.output
+
+
 @pytest.mark.parametrize("fmt", ["conapesca_aviso_csv", "conapesca_aviso_pdf", "fao_cwp_monthly",
                                  "dataset_csv", "dataset_geojson", "dataset_geojsonseq",
                                  "dataset_gpkg"])
