@@ -22,11 +22,14 @@ import math
 from functools import lru_cache
 
 import h3
+import orjson
 from shapely.geometry import Polygon
 
 RESOLUTION = 6
 MIN_RESOLUTION = 0
 MAX_RESOLUTION = 15
+# ~0.1 m: far finer than a 3.7 km cell edge, a third of the bytes of full floats
+GEOJSON_DECIMALS = 6
 
 
 def _check_lonlat(lon: float, lat: float) -> None:
@@ -85,6 +88,13 @@ def cell_ring(cell: str) -> tuple[tuple[float, float], ...]:
 def cell_polygon(cell: str) -> Polygon:
     """The cell as a Shapely polygon in lon/lat order, ring closed."""
     return Polygon(cell_ring(cell))
+
+
+def cell_geojson(cell: str) -> str:
+    """The cell as a GeoJSON Polygon, compact, coordinates rounded to GEOJSON_DECIMALS:
+    the one spelling of a cell's hexagon in every document that shows it."""
+    ring = [[round(x, GEOJSON_DECIMALS), round(y, GEOJSON_DECIMALS)] for x, y in cell_ring(cell)]
+    return orjson.dumps({"type": "Polygon", "coordinates": [ring]}).decode()
 
 
 def cell_center(cell: str) -> tuple[float, float]:

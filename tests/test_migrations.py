@@ -32,6 +32,7 @@ EXPECTED_TABLES = {
     "authority", "authority_cooperative", "report_subscription", "report_run", "report_artifact",
     "report_run_item", "report_delivery", "report_delivery_attempt",
     "h3_cell", "ogc_cell", "ogc_cell_species", "ogc_watermark",
+    "ogc_audience", "ogc_feature", "ogc_publish_queue",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",

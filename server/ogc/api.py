@@ -23,21 +23,24 @@ without it they see the first (lowest id: the oldest authority).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server import db, i18n
 from server.errors import ApiError
 from server.members import auth
 from server.members.models import Role
-from server.ogc import documents, messages, params, queries
-from server.ogc.queries import COLLECTIONS, Collection, Scope
-from server.reports.models import Authority, AuthorityCooperative
+from server.ogc import documents, messages, params, publish, queries
+from server.ogc.collections import COLLECTIONS, Collection
+from server.ogc.models import PLATFORM_AUDIENCE, Audience
+from server.ogc.publish import Published
+from server.reports.models import Authority
 
 PREFIX = "/ogc"
 MIN_VESSELS_FLOOR = 3  # the threshold may be raised by configuration, never lowered below this
@@ -54,27 +57,39 @@ def min_vessels() -> int:
     return max(MIN_VESSELS_FLOOR, value)
 
 
-def _scope() -> Scope:
+def _audience() -> Published:
+    """The caller's view of the map, published with today's threshold."""
     p = auth.current()
     wanted = params.authority(request.args)
     threshold = min_vessels()
+    sess = db.session()
+    authority_id: uuid.UUID | None = None
+    row: tuple[int, int] | None
     if p.is_platform_admin and wanted is None:
-        return Scope(None, None, threshold)
-    candidates = p.orgs_with(Role.authority)
-    if wanted is not None:
-        if not (p.is_platform_admin or wanted in candidates):
+        got = sess.execute(select(Audience.min_vessels, Audience.version)
+                           .where(Audience.id == PLATFORM_AUDIENCE)).first()
+        row = None if got is None else (got[0], got[1])
+    else:
+        candidates = p.orgs_with(Role.authority)
+        if wanted is not None:
+            if not (p.is_platform_admin or wanted in candidates):
+                raise ApiError(404, "not_found")
+            candidates = [wanted]
+        # One statement (every page of a walk asks): the authority and its publication.
+        found = sess.execute(
+            select(Authority.id, Audience.min_vessels, Audience.version)
+            .outerjoin(Audience, Audience.authority_id == Authority.id)
+            .where(Authority.id.in_(candidates)).order_by(Authority.id).limit(1)).first()
+        if found is None:
             raise ApiError(404, "not_found")
-        candidates = [wanted]
-    # One statement (every page of a walk asks): the authority and its cooperatives.
-    coops = (select(func.array_agg(AuthorityCooperative.org_id))
-             .where(AuthorityCooperative.authority_id == Authority.id).scalar_subquery())
-    found = db.session().execute(
-        select(Authority.id, Authority.region.is_not(None), coops)
-        .where(Authority.id.in_(candidates)).order_by(Authority.id).limit(1)).first()
-    if found is None:
+        authority_id = found[0]
+        row = None if found[1] is None else (found[1], found[2])
+    if row is not None and row[0] == threshold:
+        return Published(publish.audience_of(authority_id), int(row[1]))
+    pub = publish.ensure(sess, authority_id, threshold)
+    if pub is None:
         raise ApiError(404, "not_found")
-    authority_id, has_region, org_ids = found
-    return Scope(tuple(sorted(org_ids or ())), authority_id if has_region else None, threshold)
+    return pub
 
 
 def _collection(collection_id: str) -> Collection:
@@ -111,57 +126,57 @@ def conformance() -> Response:
 
 @bp.get("/collections")
 def collections() -> Response:
-    scope = _scope()
+    pub = _audience()
     params.check_known(request.args, params.COMMON)
     _, base = _urls()
     return _respond(documents.collections(base, i18n.locale(),
-                                          queries.extent(db.session(), scope)))
+                                          queries.extent(db.session(), pub)))
 
 
 # Path variables are named as in the standard ({collectionId}, {featureId}): the OpenAPI
 # document then shows the paths clients look for.
 @bp.get("/collections/<collectionId>")
 def collection(collectionId: str) -> Response:
-    scope = _scope()
+    pub = _audience()
     coll = _collection(collectionId)
     params.check_known(request.args, params.COMMON)
     _, base = _urls()
     return _respond(documents.collection(base, coll, i18n.locale(),
-                                         queries.extent(db.session(), scope)))
+                                         queries.extent(db.session(), pub)))
 
 
 @bp.get("/collections/<collectionId>/items")
 def items(collectionId: str) -> Response:
-    scope = _scope()
+    pub = _audience()
     coll = _collection(collectionId)
     q = params.items_query(coll.id, request.args, with_species=coll.with_species)
-    rows, more = queries.items(db.session(), coll, scope, q)
+    page = queries.items(db.session(), coll, pub, q)
     _, base = _urls()
     url = f"{base}/collections/{coll.id}/items"
     links = [documents.link(request.url, "self", documents.GEOJSON, "This page"),
              documents.link(f"{base}/collections/{coll.id}", "collection", documents.JSON)]
-    if more:
+    if page.more and page.last is not None:
         kept = [(k, v) for k, v in request.args.items(multi=True) if k != "next"]
-        token = params.encode_key(coll.id, rows[-1].key)
+        token = params.encode_key(coll.id, page.last)
         links.append(documents.link(f"{url}?{urlencode([*kept, ('next', token)])}", "next",
                                     documents.GEOJSON, "Next page"))
-    return _respond(documents.feature_collection(rows, links), documents.GEOJSON)
+    return _respond(documents.feature_collection(page, links), documents.GEOJSON)
 
 
 @bp.get("/collections/<collectionId>/items/<featureId>")
 def item(collectionId: str, featureId: str) -> Response:
-    scope = _scope()
+    pub = _audience()
     coll = _collection(collectionId)
     params.check_known(request.args, params.COMMON)
     key = params.feature_id(featureId, with_species=coll.with_species)
-    row = queries.one(db.session(), coll, scope, key) if key is not None else None
-    if row is None:
+    found = queries.one(db.session(), coll, pub, key) if key is not None else None
+    if found is None:
         raise ApiError(404, "not_found")
     _, base = _urls()
-    body = documents.feature(row) | {"links": [
+    return _respond(documents.feature(found, [
         documents.link(request.url, "self", documents.GEOJSON),
-        documents.link(f"{base}/collections/{coll.id}", "collection", documents.JSON)]}
-    return _respond(body, documents.GEOJSON)
+        documents.link(f"{base}/collections/{coll.id}", "collection", documents.JSON)]),
+        documents.GEOJSON)
 
 
 # Recorded after the routes, so it runs once their rules are in the app's map.

@@ -29,7 +29,8 @@ def ogc() -> None:
 @click.option("--org", "orgs", multiple=True, type=click.UUID,
               help="only this organization (repeatable)")
 def refresh(everything: bool, months: tuple[datetime, ...], orgs: tuple[uuid.UUID, ...]) -> None:
-    """Bring the cell rollup up to date with the logbook, with a progress bar."""
+    """Bring the cell rollup up to date with the logbook, with a progress bar, then
+    republish the views (authorities', the platform's) that the changed slices touch."""
     if everything and (months or orgs):
         raise click.UsageError("--all recomputes everything; leave out --month and --org")
     maker: sessionmaker[Session] = current_app.extensions["cardumen.sessionmaker"]
@@ -48,4 +49,5 @@ def refresh(everything: bool, months: tuple[datetime, ...], orgs: tuple[uuid.UUI
             else:
                 stats = rollup.refresh_changed(sess, progress=progress)
     where = f", watermark {stats.position.xid}:{stats.position.seq}" if stats.position else ""
-    click.echo(f"{stats.slices} slice(s), {stats.catches} catch(es), {stats.rows} row(s){where}")
+    click.echo(f"{stats.slices} slice(s), {stats.catches} catch(es), {stats.rows} row(s), "
+               f"{stats.audiences} audience(s) republished{where}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ import orjson
 from geo import hexgrid
 from server.ogc import params
 from server.ogc.models import ROLLUP_TZ
-from server.ogc.queries import COLLECTIONS, Collection, Extent, Row
+from server.ogc.queries import COLLECTIONS, Collection, Extent, Page
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -28,7 +27,6 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 TAG = "OGC API - Features"
 TAG_DESCRIPTION = ("Aggregated catch per hexagon cell and month for authorities (OGC API - "
                    "Features, Part 1: Core, GeoJSON), under /ogc.")
-COORD_DECIMALS = 6  # ~0.1 m: far finer than a 3.7 km cell edge, a third of the bytes of full floats
 
 _TEXT = {
     "title": {"es": "Cardumen: captura agregada para autoridades",
@@ -92,7 +90,7 @@ def collection(base: str, coll: Collection, lang: str, ext: Extent | None) -> di
     }
     if ext is not None:
         out["extent"] = {
-            "spatial": {"bbox": [[round(v, COORD_DECIMALS) for v in ext.bbox]], "crs": CRS84},
+            "spatial": {"bbox": [[round(v, hexgrid.GEOJSON_DECIMALS) for v in ext.bbox]], "crs": CRS84},
             # Months of the rollup's calendar (America/Mexico_City), as UTC instants.
             "temporal": {"interval": [[_month_start_utc(ext.first_month),
                                        _month_start_utc(_next_month(ext.last_month))]],
@@ -106,28 +104,19 @@ def collections(base: str, lang: str, ext: Extent | None) -> dict[str, Any]:
             "collections": [collection(base, c, lang, ext) for c in COLLECTIONS.values()]}
 
 
-@lru_cache(maxsize=65536)
-def _geometry(cell: str) -> orjson.Fragment:
-    # Serialized once per cell and spliced into every page that shows it.
-    ring = [[round(x, COORD_DECIMALS), round(y, COORD_DECIMALS)] for x, y in hexgrid.cell_ring(cell)]
-    return orjson.Fragment(orjson.dumps({"type": "Polygon", "coordinates": [ring]}))
+def feature_collection(page: Page, links: list[dict[str, str]]) -> bytes:
+    """The page's FeatureCollection: the published features spliced between members
+    written here (what ``orjson.dumps`` of the whole would give)."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return b"".join((
+        b'{"type":"FeatureCollection","timeStamp":', orjson.dumps(stamp),
+        b',"numberReturned":', str(page.count).encode(), b',"features":[',
+        page.features.encode(), b'],"links":', orjson.dumps(links), b"}"))
 
 
-def feature(row: Row) -> dict[str, Any]:
-    """A cell-month (-species) as a GeoJSON Feature: the hexagon and sums, nothing finer.
-    The id and the properties come written by the query (queries._feature_columns)."""
-    return {"type": "Feature", "id": row.id, "geometry": _geometry(row.cell),
-            "properties": orjson.Fragment(row.properties)}
-
-
-def feature_collection(rows: list[Row], links: list[dict[str, str]]) -> bytes:
-    return orjson.dumps({
-        "type": "FeatureCollection",
-        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "numberReturned": len(rows),
-        "features": [feature(r) for r in rows],
-        "links": links,
-    })
+def feature(text: str, links: list[dict[str, str]]) -> bytes:
+    """One published feature with its links added as its last member."""
+    return b"".join((text[:-1].encode(), b',"links":', orjson.dumps(links), b"}"))
 
 
 # --- the OpenAPI description of these paths ----------------------------------------------

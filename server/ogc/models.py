@@ -40,6 +40,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Text,
     func,
     text,
 )
@@ -66,6 +67,9 @@ class H3Cell(Base):
     resolution: Mapped[int] = mapped_column(SmallInteger)
     geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=False))
     center: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    # The hexagon as the API writes it (geo.hexgrid.cell_geojson), so published features
+    # are whole JSON text; filled in Python, since it must be that spelling exactly.
+    geojson: Mapped[str | None] = mapped_column(Text)
 
 
 class _Measures:
@@ -108,8 +112,7 @@ class Watermark(Base):
     """Named positions of the rollup.
 
     ``catch``: the (change_xid, change_seq) up to which catch and trip changes
-    are rolled up. ``rollup``: ``change_seq`` counts slice rewrites, so the
-    API can cache what it derives from the rollup (extents) until it moves."""
+    are rolled up."""
 
     __tablename__ = "ogc_watermark"
 
@@ -125,3 +128,58 @@ class Watermark(Base):
 # logbook's tables, because only the rollup reads them this way.
 Index("ix_catch_change", Catch.change_xid, Catch.change_seq)
 Index("ix_trip_change", Trip.change_xid, Trip.change_seq)
+
+
+# --- what each audience is shown ---------------------------------------------------------------
+
+PLATFORM_AUDIENCE = uuid.UUID(int=0)  # a platform admin's view: every organization
+
+
+class Audience(Base):
+    """One view of the map: an authority's jurisdiction, or the whole platform.
+
+    Its features are summed over the jurisdiction and suppressed once, when the
+    rollup changes (server/ogc/publish.py), not on every request: the API then
+    pages through finished answers. ``min_vessels`` is the threshold they were
+    suppressed with (a change of configuration republishes); ``version`` counts
+    publications, so readers can cache what they derive (the extent)."""
+
+    __tablename__ = "ogc_audience"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # NULL for the platform's view; an authority's view goes with the authority.
+    authority_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("authority.id", ondelete="CASCADE"), unique=True)
+    min_vessels: Mapped[int] = mapped_column(SmallInteger)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Feature(Base):
+    """A published feature: what the audience sees, the whole GeoJSON Feature written
+    once, so a page is the database joining a range of them with commas.
+
+    ``collection`` is 0 for catch-cells, 1 for catch-cells-species;
+    ``species_code`` is '' in catch-cells, so both collections page on one key."""
+
+    __tablename__ = "ogc_feature"
+
+    audience_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ogc_audience.id", ondelete="CASCADE"), primary_key=True)
+    collection: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cell: Mapped[str] = mapped_column(String(CELL_LENGTH), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    species_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    feature: Mapped[str] = mapped_column(Text)  # a GeoJSON Feature, compact
+
+
+class PublishQueue(Base):
+    """Slices of the rollup rewritten since their audiences were last published.
+
+    Written in the slice's own transaction, so a crash between the rollup and
+    the publication leaves the work queued rather than lost."""
+
+    __tablename__ = "ogc_publish_queue"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)

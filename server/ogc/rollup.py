@@ -40,13 +40,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import hexgrid
+from server.ogc import publish
 from server.ogc.models import ROLLUP_TZ
 
 Progress = Callable[[int, int], None]  # (slices done, slices in all)
 Slice = tuple[uuid.UUID, date]
 
 WATERMARK = "catch"  # the logbook's change position the rollup has caught up to
-VERSION = "rollup"  # a counter, one more for every slice rewritten
 _LOCK_NAMESPACE = zlib.crc32(b"cardumen.ogc.slice") & 0x7FFFFFFF
 STREAM_ROWS = 5000
 
@@ -65,6 +65,7 @@ class RefreshStats:
     slices: int = 0
     catches: int = 0
     rows: int = 0  # rollup rows written, both tables
+    audiences: int = 0  # audiences republished
     position: Position | None = None  # the watermark saved, when one was
 
 
@@ -213,34 +214,22 @@ def refresh_slice(sess: Session, org_id: uuid.UUID, month: date) -> tuple[int, i
     return n, len(sp) + len(cl)
 
 
-def _bump_version(sess: Session) -> None:
-    """Count rewrites of the rollup: readers cache what they derive from it by this number."""
-    sess.execute(text("""
-        INSERT INTO ogc_watermark (name, change_xid, change_seq) VALUES (:n, 0, 1)
-        ON CONFLICT (name) DO UPDATE SET change_seq = ogc_watermark.change_seq + 1,
-               updated_at = now()
-    """), {"n": VERSION})
-
-
-def version(sess: Session) -> int:
-    return int(sess.scalar(text("SELECT change_seq FROM ogc_watermark WHERE name = :n"),
-                           {"n": VERSION}) or 0)
-
-
 def refresh_slices(sess: Session, todo: list[Slice], progress: Progress | None = None) -> RefreshStats:
-    """Recompute these slices, committing after each one."""
+    """Recompute these slices, committing after each one, then republish the map's
+    audiences that see them (server/ogc/publish.py)."""
     stats = RefreshStats()
     if progress:
         progress(0, len(todo))
     for i, (org_id, month) in enumerate(todo, 1):
         catches, rows = refresh_slice(sess, org_id, month)
-        _bump_version(sess)
+        publish.queue(sess, org_id, month_start(month))
         sess.commit()
         stats.slices += 1
         stats.catches += catches
         stats.rows += rows
         if progress:
             progress(i, len(todo))
+    stats.audiences = publish.pending(sess)
     return stats
 
 

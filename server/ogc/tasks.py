@@ -24,4 +24,5 @@ def refresh_cells(timestamp: int = 0) -> dict[str, int]:
     ``timestamp`` is the periodic tick's; the work does not depend on it."""
     with jobs.runtime().maker() as sess:
         stats = rollup.refresh_changed(sess)
-    return {"slices": stats.slices, "catches": stats.catches, "rows": stats.rows}
+    return {"slices": stats.slices, "catches": stats.catches, "rows": stats.rows,
+            "audiences": stats.audiences}

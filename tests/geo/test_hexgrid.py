@@ -113,3 +113,16 @@ def test_hexgrid_imports_neither_flask_nor_server() -> None:
             "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'server', 'exports')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+def test_cell_geojson_is_the_rounded_closed_ring() -> None:
+    import orjson
+
+    cell = hexgrid.cell_of(-112.15, 24.55)
+    doc = orjson.loads(hexgrid.cell_geojson(cell))
+    assert doc["type"] == "Polygon" and len(doc["coordinates"]) == 1
+    ring = doc["coordinates"][0]
+    assert ring[0] == ring[-1] and len(ring) == 7
+    assert ring == [[round(x, hexgrid.GEOJSON_DECIMALS), round(y, hexgrid.GEOJSON_DECIMALS)]
+                    for x, y in hexgrid.cell_ring(cell)]
+    assert " " not in hexgrid.cell_geojson(cell)  # compact: spliced into pages as it is

@@ -213,6 +213,6 @@ def test_job_refreshes_changed_cells(app: Flask, fleet: Fleet, db: Session) -> N
     outs: list[dict[str, int]] = []
     catch_up(db, lambda: cell_row(db, org, q, m) is not None,
              step=lambda: outs.append(tasks.refresh_cells(timestamp=0)))
-    assert set(outs[-1]) == {"slices", "catches", "rows"}
+    assert set(outs[-1]) == {"slices", "catches", "rows", "audiences"}
     assert cell_row(db, org, q, m) == {"landed_kg": 9.0, "live_kg": 9.0, "catches": 2,
                                        "trips": 1, "vessels": 1}
