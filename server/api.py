@@ -85,12 +85,14 @@ def init_app(app: Flask) -> None:
 
     from server.catalog.api import blp as catalog_blp
     from server.catches.api import blp as catches_blp
+    from server.consent.api import blp as consent_blp
     from server.fleet.api import blp as fleet_blp
     from server.health import blp as health_blp
     from server.members.api import auth_blp, orgs_blp
     from server.ogc.api import bp as ogc_bp
     from server.reports.api import blp as reports_blp
 
-    for blp in (health_blp, auth_blp, orgs_blp, fleet_blp, catalog_blp, catches_blp, reports_blp):
+    for blp in (health_blp, auth_blp, orgs_blp, fleet_blp, catalog_blp, catches_blp, consent_blp,
+                reports_blp):
         api.register_blueprint(blp)
     app.register_blueprint(ogc_bp)  # OGC API Features: its own documents, not flask-smorest's

@@ -2,10 +2,11 @@
 
 from server.catalog import models as catalog
 from server.catches import models as catches
+from server.consent import models as consent
 from server.db import Base
 from server.fleet import models as fleet
 from server.members import models as members
 from server.ogc import models as ogc
 from server.reports import models as reports
 
-__all__ = ["Base", "catalog", "catches", "fleet", "members", "ogc", "reports"]
+__all__ = ["Base", "catalog", "catches", "consent", "fleet", "members", "ogc", "reports"]
