@@ -4,7 +4,7 @@
     .venv/bin/python bench/ogc.py --catches 200000 --seconds 10      # quick run
 
 One throwaway database: ``--catches`` demo catches (``server.demo.loader``), the cell
-rollup built (``server.ogc.rollup.refresh``), the demo fisheries office
+rollup built (``server.rollup.run.refresh``), the demo fisheries office
 (``server.demo.authority``) over every demo cooperative, and its staff member logged
 in. Two servers on loopback, each gunicorn with the same workers and threads:
 
@@ -86,9 +86,10 @@ def load_world(db: common.BenchDB, catches: int, seed: int) -> dict[str, Any]:
     from server.db import make_engine
     from server.demo import authority, loader
     from server.members import tokens
-    from server.ogc import publish, rollup
+    from server.ogc import publish
     from server.ogc.models import CellMonth
     from server.reports.models import Authority, AuthorityCooperative
+    from server.rollup import run as rollup
 
     out: dict[str, Any] = {}
     engine = make_engine(db.url, 2)

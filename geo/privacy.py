@@ -41,6 +41,16 @@ DEFAULT_MIN_GROUP = 3  # as in ICES practice; configurable upwards only
 _TOL = 1e-9
 
 
+def threshold(configured: object) -> int:
+    """The minimum group size from a configured value: it may be raised, never lowered
+    below DEFAULT_MIN_GROUP (a value that is not a number counts as the default)."""
+    try:
+        value = int(configured)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = DEFAULT_MIN_GROUP
+    return max(DEFAULT_MIN_GROUP, value)
+
+
 @dataclass(frozen=True)
 class Relation:
     """A published total and the parts that add up to it."""

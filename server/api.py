@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
         # Swagger UI from the swagger-ui-bundle wheel: the docs work offline.
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
+    from server.analytics.api import blp as analytics_blp
     from server.catalog.api import blp as catalog_blp
     from server.catches.api import blp as catches_blp
     from server.consent.api import blp as consent_blp
@@ -93,6 +94,6 @@ def init_app(app: Flask) -> None:
     from server.reports.api import blp as reports_blp
 
     for blp in (health_blp, auth_blp, orgs_blp, fleet_blp, catalog_blp, catches_blp, consent_blp,
-                reports_blp):
+                analytics_blp, reports_blp):
         api.register_blueprint(blp)
     app.register_blueprint(ogc_bp)  # OGC API Features: its own documents, not flask-smorest's

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # Aggregated map for authorities (OGC API Features): cells with fewer distinct
     # vessels are suppressed; never below 3, whatever is set.
     "OGC_MIN_VESSELS": 3,
+    # Cooperatives' pooled dashboards: the same rule, with secondary suppression.
+    "ANALYTICS_MIN_VESSELS": 3,
+    # The Ed25519 key that signs catch-history statements (PEM, PKCS#8); made on first
+    # use. None: .cardumen/statement-key.pem (CARDUMEN_HOME). Keep it: statements signed
+    # with a lost key can no longer be verified against the published key set.
+    "STATEMENT_KEY_FILE": None,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -103,6 +103,11 @@ def _home() -> Path:
     return Path(os.environ.get("CARDUMEN_HOME", PROJECT_ROOT / ".cardumen"))
 
 
+def state_dir() -> Path:
+    """The project-local state directory (``CARDUMEN_HOME``, default ``.cardumen``)."""
+    return _home()
+
+
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:

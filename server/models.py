@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata (Alembic, tests) sees all tables."""
 
+from server.analytics import models as analytics
 from server.catalog import models as catalog
 from server.catches import models as catches
 from server.consent import models as consent
@@ -9,4 +10,4 @@ from server.members import models as members
 from server.ogc import models as ogc
 from server.reports import models as reports
 
-__all__ = ["Base", "catalog", "catches", "consent", "fleet", "members", "ogc", "reports"]
+__all__ = ["Base", "analytics", "catalog", "catches", "consent", "fleet", "members", "ogc", "reports"]

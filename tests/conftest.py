@@ -97,6 +97,7 @@ def app(database_url: str, artifacts_dir: Any) -> Flask:
     return create_app({
         "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-" + secrets.token_hex(16),
         "ENV": "test", "ARTIFACTS": str(artifacts_dir),
+        "STATEMENT_KEY_FILE": str(artifacts_dir / "statement-key.pem"),
     })
 
 

@@ -32,6 +32,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 
+from geo import privacy
 from server import db, i18n
 from server.errors import ApiError
 from server.members import auth
@@ -43,18 +44,12 @@ from server.ogc.publish import Published
 from server.reports.models import Authority
 
 PREFIX = "/ogc"
-MIN_VESSELS_FLOOR = 3  # the threshold may be raised by configuration, never lowered below this
 
 bp = Blueprint("ogc", __name__, url_prefix=PREFIX)
 
 
 def min_vessels() -> int:
-    configured = current_app.config.get("OGC_MIN_VESSELS", MIN_VESSELS_FLOOR)
-    try:
-        value = int(configured)
-    except (TypeError, ValueError):
-        value = MIN_VESSELS_FLOOR
-    return max(MIN_VESSELS_FLOOR, value)
+    return privacy.threshold(current_app.config.get("OGC_MIN_VESSELS"))
 
 
 def _audience() -> Published:

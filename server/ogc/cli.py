@@ -1,4 +1,4 @@
-"""``cardumen ogc ...``: the OGC API's cell rollup by hand."""
+"""``cardumen ogc ...``: the rollups by hand (the map's cells and the dashboards' statistics)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from server.ogc import rollup
+from server.rollup import run as rollup
 
 
 @click.group("ogc", cls=AppGroup)
@@ -29,8 +29,8 @@ def ogc() -> None:
 @click.option("--org", "orgs", multiple=True, type=click.UUID,
               help="only this organization (repeatable)")
 def refresh(everything: bool, months: tuple[datetime, ...], orgs: tuple[uuid.UUID, ...]) -> None:
-    """Bring the cell rollup up to date with the logbook, with a progress bar, then
-    republish the views (authorities', the platform's) that the changed slices touch."""
+    """Bring the rollups (the map's cells, the dashboards' statistics) up to date with the
+    logbook, with a progress bar, then republish the map's views that the slices touch."""
     if everything and (months or orgs):
         raise click.UsageError("--all recomputes everything; leave out --month and --org")
     maker: sessionmaker[Session] = current_app.extensions["cardumen.sessionmaker"]

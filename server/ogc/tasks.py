@@ -1,4 +1,5 @@
-"""Background job of the OGC rollup: catch up with the logbook, every minute by default.
+"""Background job of the rollups (map cells, dashboard statistics): catch up with the
+logbook, every minute by default.
 
 The job is cheap when nothing changed (two index probes on the change
 positions), so it can run often; a queueing lock keeps at most one waiting,
@@ -10,7 +11,7 @@ from __future__ import annotations
 import procrastinate
 
 from server import jobs
-from server.ogc import rollup
+from server.rollup import run as rollup
 
 CRON = "* * * * *"
 
@@ -19,7 +20,8 @@ bp = procrastinate.Blueprint()
 
 @bp.task(name="refresh_cells", queue="ogc", queueing_lock="ogc-refresh-cells", pass_context=False)
 def refresh_cells(timestamp: int = 0) -> dict[str, int]:
-    """Recompute the cell-month slices whose catches or trips changed since the last run.
+    """Recompute the slices whose catches or trips changed since the last run, in both
+    rollups.
 
     ``timestamp`` is the periodic tick's; the work does not depend on it."""
     with jobs.runtime().maker() as sess:

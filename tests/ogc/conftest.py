@@ -32,7 +32,7 @@ from flask import Flask
 
 from geo import hexgrid
 from server.members.models import Role
-from server.ogc import rollup
+from server.rollup import run as rollup
 from tests.conftest import Coop, Factory, Person, catch_item, iso, trip_item
 from tests.reports.helpers import make_authority
 from tests.test_sync import push, statuses

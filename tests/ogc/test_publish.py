@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server.ogc import publish, rollup
+from server.ogc import publish
+from server.rollup import run as rollup
 from tests.conftest import Api, Factory
 from tests.ogc.conftest import World, c, log
 from tests.ogc.test_api import CELLS, SPECIES, by_id, features

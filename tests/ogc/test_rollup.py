@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from geo import hexgrid
 from server import jobs
-from server.ogc import rollup, tasks
+from server.ogc import tasks
 from server.ogc.cli import ogc
+from server.rollup import run as rollup
 from tests.conftest import Coop, Factory
 from tests.ogc.conftest import at, c, log, months
 from tests.test_sync import push, statuses
@@ -195,7 +196,7 @@ def test_cli_refresh(app: Flask, fleet: Fleet, db: Session) -> None:
     runner = app.test_cli_runner()
     r = runner.invoke(ogc, ["refresh", "--org", str(org), "--month", f"{m:%Y-%m}"])
     assert r.exit_code == 0, r.output
-    assert "1 slice(s), 1 catch(es), 2 row(s)" in r.output
+    assert "1 slice(s), 1 catch(es), 5 row(s)" in r.output  # 2 map cells, 3 statistics
     assert cell_row(db, org, q, m) is not None
     r = runner.invoke(ogc, ["refresh"])
     assert r.exit_code == 0 and "slice(s)" in r.output and "watermark" in r.output

@@ -1,0 +1,52 @@
+"""The dashboards' rollup follows the logbook: corrections, cancellations, empty trips."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tests.analytics.conftest import SPOT
+from tests.conftest import Factory, catch_item, trip_item
+from tests.ogc.conftest import at, months
+from tests.ogc.test_rollup import catch_up
+from tests.test_sync import push, statuses
+
+ME = "/api/v1/me/dashboard"
+
+
+def month_row(api: Any, month: str) -> dict[str, Any] | None:
+    r = api.get(ME, query_string={"from": month, "to": month})
+    assert r.status_code == 200, r.get_json()
+    rows = r.get_json()["by_month"]
+    return rows[0] if rows else None
+
+
+def test_corrections_cancellations_and_empty_trips_reach_the_dashboard(factory: Factory,
+                                                                      db: Session) -> None:
+    coop = factory.coop()
+    api = coop.fisher.api
+    m1, _ = months()
+    key = f"{m1:%Y-%m}"
+    t = trip_item(coop.vessel_id, departed_at=at(m1, 6), returned_at=at(m1, 15))
+    k = catch_item(t["id"], caught_at=at(m1, 10), position=SPOT, landed_kg=8, live_kg=None,
+                   unit_price=50.0)
+    # A trip with nothing caught is effort too: it counts in trips and hours.
+    day2 = m1 + timedelta(days=1)
+    empty = trip_item(coop.vessel_id, departed_at=at(day2, 6), returned_at=at(day2, 9),
+                      zero_catch=True, costs=[{"kind": "fuel", "amount": 300}])
+    assert statuses(push(api, [t, k, empty])) == ["created"] * 3
+    catch_up(db, lambda: (month_row(api, key) or {}).get("trips") == 2)
+    assert month_row(api, key) == {
+        "month": key, "landed_kg": 8.0, "trips": 2, "zero_catch_trips": 1, "sea_hours": 12.0,
+        "sea_days": 2, "income_mxn": 400.0, "costs_mxn": 1270.0, "net_mxn": -870.0,
+        "kg_per_trip": 4.0}
+    r = api.patch(f"/api/v1/catches/{k['id']}", {"base_version": 1, "landed_kg": 10})
+    assert r.status_code == 201, r.get_json()
+    catch_up(db, lambda: (month_row(api, key) or {}).get("landed_kg") == 10.0)
+    assert month_row(api, key)["income_mxn"] == 500.0  # type: ignore[index]
+    r = api.delete(f"/api/v1/catches/{k['id']}", {"base_version": 2})
+    assert r.status_code in (200, 201), r.get_json()
+    catch_up(db, lambda: (month_row(api, key) or {}).get("landed_kg") == 0.0)
+    assert month_row(api, key)["trips"] == 2  # type: ignore[index]
