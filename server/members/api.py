@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from exports import archive as archive_writer
 from server import db
 from server.errors import ApiError
-from server.members import auth, ratelimit, services
+from server.members import archive, auth, ratelimit, services
 from server.members.models import MembershipStatus, Organization, Role
 from server.members.schemas import (
     JoinSchema,
@@ -125,6 +127,28 @@ class Me(MethodView):
         out = {name: getattr(member, name) for name in MemberSchema().fields}
         out["memberships"] = services.memberships_of(sess, p.member_id)
         return out
+
+
+@auth_blp.route("/me/archive")
+class MyArchive(MethodView):
+    @auth_blp.doc(security=auth.SECURITY, responses={"200": {
+        "description": "A ZIP: data.json, one CSV per table, catches.gpkg (every catch "
+                       "version as a point) and manifest.json (SHA-256 of each file).",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+    @auth.login_required
+    def get(self) -> Any:
+        """All of your data, to keep or take elsewhere: profile, memberships, vessels, trips
+        and their revisions, every version of every catch, the reports that carried them,
+        your consents and their history."""
+        p = auth.current()
+        meta, tables = archive.gather(db.session(), p.member_id)
+        # Closed by send_file once the response is sent, hence no `with`.
+        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+        archive_writer.write(out, meta, tables)
+        out.seek(0)
+        day = meta["exported_at"][:10]
+        return send_file(out, mimetype="application/zip", as_attachment=True,
+                         download_name=f"cardumen-{day}.zip", max_age=0)
 
 
 @orgs_blp.route("")
