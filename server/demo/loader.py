@@ -23,6 +23,7 @@ The loader does not commit: the caller does (``cardumen demo load``,
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -153,7 +154,7 @@ def load(sess: Session, size: str | int = "small", *, progress: bool = False,
     gen = generator(sess, size, seed=seed)
     password_hash = tokens.hash_password(DEMO_PASSWORD)
     counts = dict.fromkeys(("organization", "member", "membership", "vessel", "permit",
-                            "trip", "landing", "catch"), 0)
+                            "trip", "landing", "catch", "consent"), 0)
     conn = sess.connection().connection.driver_connection
     assert conn is not None
     with conn.cursor() as cur:
@@ -179,9 +180,34 @@ def load(sess: Session, size: str | int = "small", *, progress: bool = False,
             if pending is not None:
                 bar.update(pending.result())
         cur.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGE}")
+        counts["consent"] = _consents(cur, [o.id for o in gen.orgs])
         # Fresh statistics for the dashboards' plans (ANALYZE may run in a transaction).
         cur.execute("ANALYZE trip, landing, catch")
     return counts
+
+
+# Most demo fishers consent to their cooperative's pooled statistics; some do not, so the
+# cooperative dashboards show what leaving members out looks like. Chosen by a hash of
+# the member id: the same members every time.
+_DEMO_CONSENT = """
+    WITH chosen AS (
+        SELECT ms.member_id, ms.org_id FROM membership ms
+        JOIN organization o ON o.id = ms.org_id AND o.kind = 'cooperative'
+        WHERE ms.org_id = ANY(%s) AND ms.status = 'active' AND ms.role IN ('fisher', 'admin')
+          AND ('x' || substr(md5(ms.member_id::text), 1, 4))::bit(16)::int %% 100 < 85),
+    granted AS (
+        INSERT INTO consent (member_id, purpose, recipient_org_id, granted)
+        SELECT member_id, 'cooperative_statistics', org_id, true FROM chosen
+        ON CONFLICT DO NOTHING RETURNING member_id, recipient_org_id)
+    INSERT INTO consent_event (member_id, purpose, recipient_org_id, granted, note)
+    SELECT member_id, 'cooperative_statistics', recipient_org_id, true, 'demo data'
+    FROM granted
+"""
+
+
+def _consents(cur: Cursor[Any], org_ids: list[uuid.UUID]) -> int:
+    cur.execute(_DEMO_CONSENT, (org_ids,))
+    return cur.rowcount
 
 
 def _chunks(bundles: Iterable[TripBundle], size: int) -> Iterator[list[TripBundle]]:
