@@ -61,6 +61,16 @@ def _window(query: dict[str, Any]) -> services.Window:
     return services.Window(first, last)
 
 
+def _my_orgs(p: auth.Principal, org_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """The cooperatives the caller fishes in (or the one asked, if it is one of them)."""
+    orgs = p.orgs_with(Role.fisher, Role.admin)
+    if org_id is not None:
+        if org_id not in orgs:
+            raise ApiError(404, "not_found")
+        orgs = [org_id]
+    return sorted(orgs, key=str)
+
+
 @blp.route("/me/dashboard")
 class MyDashboard(MethodView):
     @blp.doc(security=auth.SECURITY)
@@ -72,12 +82,8 @@ class MyDashboard(MethodView):
         gear, income and costs, best months and species, and how your kg per trip compares
         with your cooperative's median member. Months in America/Mexico_City time."""
         p = auth.current()
-        orgs = p.orgs_with(Role.fisher, Role.admin)
-        if query["org_id"] is not None:
-            if query["org_id"] not in orgs:
-                raise ApiError(404, "not_found")
-            orgs = [query["org_id"]]
-        return services.fisher(db.session(), p.member_id, sorted(orgs, key=str), _window(query))
+        orgs = _my_orgs(p, query["org_id"])
+        return services.fisher(db.session(), p.member_id, orgs, _window(query))
 
 
 @blp.route("/organizations/<uuid:org_id>/dashboard")
@@ -142,12 +148,8 @@ class MyMap(MethodView):
         """Your own fishing spots in a month, as hexagons with your catch in each: all of
         them (they are yours). Never a position finer than the cell."""
         p = auth.current()
-        orgs = p.orgs_with(Role.fisher, Role.admin)
-        if query["org_id"] is not None:
-            if query["org_id"] not in orgs:
-                raise ApiError(404, "not_found")
-            orgs = [query["org_id"]]
-        return _hexagons(services.own_cells(db.session(), p.member_id, sorted(orgs, key=str),
+        orgs = _my_orgs(p, query["org_id"])
+        return _hexagons(services.own_cells(db.session(), p.member_id, orgs,
                                             query["month"] or _this_month(), query["species"]))
 
 
@@ -205,13 +207,9 @@ class MyTiles(MethodView):
         """Your own spots as vector tiles."""
         _tile_coords(z, x, y)
         p = auth.current()
-        orgs = p.orgs_with(Role.fisher, Role.admin)
-        if query["org_id"] is not None:
-            if query["org_id"] not in orgs:
-                raise ApiError(404, "not_found")
-            orgs = [query["org_id"]]
+        orgs = _my_orgs(p, query["org_id"])
         sess = db.session()
-        cells = services.own_cells(sess, p.member_id, sorted(orgs, key=str),
+        cells = services.own_cells(sess, p.member_id, orgs,
                                    query["month"] or _this_month(), query["species"])
         return _mvt(services.tile(sess, cells, z, x, y))
 
@@ -235,12 +233,8 @@ class MyStatement(MethodView):
         income), signed by the service: show it to a bank or a buyer, who can check it with
         ``POST /statements/verify`` or the public keys at ``/statements/keys``."""
         p = auth.current()
-        orgs = p.orgs_with(Role.fisher, Role.admin)
-        if query["org_id"] is not None:
-            if query["org_id"] not in orgs:
-                raise ApiError(404, "not_found")
-            orgs = [query["org_id"]]
-        doc = statement.build(db.session(), p.member_id, sorted(orgs, key=str), _window(query),
+        orgs = _my_orgs(p, query["org_id"])
+        doc = statement.build(db.session(), p.member_id, orgs, _window(query),
                               i18n.locale())
         return signed.sign(doc, _signing_key())
 
