@@ -20,9 +20,11 @@ more figures are hidden (secondary suppression) until:
    rectangles in a table joined by one cell, which the row and column totals
    then pin down.
 
-A figure that is never shown at all (an internal total) can still be listed
-as a relation's total: mark it hidden in ``always_hidden`` and it constrains
-nothing by itself.
+A figure that is never shown at all (an internal total, or one organization's
+share of an authority's cell) can still take part in relations: mark it in
+``always_hidden``. Such a figure is protected from exact recovery only when it
+is itself sensitive (fewer than ``min_group`` contributors): a share of enough
+vessels may be worked out, which is what publishing its parts means anyway.
 
 Pure functions on plain values (keys are any hashable, contributors any
 hashable ids): no database, no Flask. ``server`` builds the relations of each
@@ -83,11 +85,13 @@ def suppress(contributors: Mapping[Hashable, Collection[Hashable]],
     for r in rels:
         keys.add(r.total)
         keys.update(r.parts)
-    hidden = primary(contributors, min_group) | (keys - set(contributors)) | set(always_hidden)
+    internal = set(always_hidden)
+    hidden = primary(contributors, min_group) | (keys - set(contributors)) | internal
+    safe = {k for k in internal if len(set(contributors.get(k, ()))) >= min_group}
     while True:
         grew = _residual_rule(contributors, rels, hidden, min_group)
         if grew is None:
-            grew = _exact_rule(contributors, rels, hidden)
+            grew = _exact_rule(contributors, rels, hidden, safe)
         if grew is None:
             return frozenset(hidden)
         hidden.add(grew)
@@ -160,14 +164,24 @@ def exposed(rels: Iterable[Relation], hidden: Collection[Hashable]) -> set[Hasha
 
 
 def _exact_rule(contributors: Mapping[Hashable, Collection[Hashable]], rels: list[Relation],
-                hidden: set[Hashable]) -> Hashable | None:
+                hidden: set[Hashable], safe: set[Hashable]) -> Hashable | None:
     """A figure to hide so that a hidden figure stops being computable: one more shown
-    member of a relation an exposed figure is in (an unknown more in its equations).
-    Some exposed figure always has one, since what is determined is determined from
-    shown figures."""
-    for target in sorted(exposed(rels, hidden), key=repr):
-        candidates = {k for r in rels if target == r.total or target in r.parts
-                      for k in (r.total, *r.parts) if k not in hidden}
+    member of a relation in the exposed figure's group (the relations reached from it
+    through hidden figures), which adds an unknown to the equations that pin it down.
+    ``safe``: internal figures that may be worked out."""
+    for target in sorted(exposed(rels, hidden) - safe, key=repr):
+        seen, todo, touched = {target}, [target], []
+        while todo:
+            k = todo.pop()
+            for r in rels:
+                members = (r.total, *r.parts)
+                if k in members and r not in touched:
+                    touched.append(r)
+                    for m in members:
+                        if m in hidden and m not in seen:
+                            seen.add(m)
+                            todo.append(m)
+        candidates = {m for r in touched for m in (r.total, *r.parts) if m not in hidden}
         if candidates:
             return min(candidates, key=lambda k: _order(k, contributors))
     return None
