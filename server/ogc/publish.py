@@ -10,23 +10,26 @@ JSON text into ``ogc_feature``. Vessels belong to one cooperative, so the sum
 of per-organization distinct counts is the distinct count; the threshold is
 applied to that sum, never per organization.
 
+Secondary suppression (server/ogc/suppression.py) then hides more, decided for
+every audience together: a cell's total minus its shown species, or one
+office's cell minus another's, never gives a hidden contribution away.
+
 The API then reads finished rows in key order and never sums nor suppresses
 on a request: a suppressed group is simply not there, so no door (a page, a
 single feature, an extent, a bbox) can reach it.
 
 When: the rollup queues every slice (organization, month) it rewrites, in
 the slice's own transaction (``ogc_publish_queue``); ``pending`` takes the
-queue and republishes those months for the audiences that can see them, in
-one transaction, so a crash leaves the queue to the next run. An audience
-never published (a new authority) or published with another threshold (the
-configuration changed) is published whole on its next read (``ensure``).
+queue and republishes those months for every audience, in one transaction, so
+a crash leaves the queue to the next run. An audience never published (a new
+authority) or published with another threshold (the configuration changed)
+makes every audience be published whole on its next read (``ensure``).
 """
 
 from __future__ import annotations
 
 import uuid
 import zlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo import hexgrid
+from server.ogc import suppression
 from server.ogc.collections import COLLECTIONS, Collection
 from server.ogc.models import PLATFORM_AUDIENCE
 
@@ -112,6 +116,11 @@ def _insert_sql(coll: Collection, scope: Scope, *, some_months: bool) -> str:
               GROUP BY {keys}
               HAVING sum(r.vessels) >= :min_vessels) g
         JOIN h3_cell h ON h.cell = g.cell
+        -- secondary suppression (server/ogc/suppression.py), decided for every audience
+        WHERE NOT EXISTS (
+            SELECT 1 FROM unnest(CAST(:h_cells AS varchar[]), CAST(:h_months AS date[]),
+                                 CAST(:h_species AS varchar[])) AS x(cell, month, species)
+            WHERE x.cell = g.cell AND x.month = g.month AND x.species = g.species)
         -- in key order: a page's rows then share heap pages (a range of the key is a
         -- handful of blocks, not one per feature)
         ORDER BY g.cell, g.month, g.species
@@ -148,26 +157,27 @@ def scope_of(sess: Session, authority_id: uuid.UUID | None) -> Scope | None:
     return Scope(tuple(row[1]), authority_id if row[0] else None)
 
 
-def _lock(sess: Session, audience: uuid.UUID) -> None:
-    sess.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                 {"ns": _LOCK_NAMESPACE, "k": zlib.crc32(audience.bytes) & 0x7FFFFFFF})
+def _lock(sess: Session) -> None:
+    # One publisher at a time: audiences are decided together (server/ogc/suppression.py).
+    sess.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": _LOCK_NAMESPACE})
 
 
 def publish(sess: Session, authority_id: uuid.UUID | None, scope: Scope, min_vessels: int,
-            months: Iterable[date] | None = None) -> int:
-    """(Re)write the audience's features, of these months or all of them; returns the
-    audience's new version. Flushes, does not commit: the caller's commit makes the
-    change visible to readers at once and whole."""
+            months: Iterable[date] | None, hidden: set[suppression.Key]) -> int:
+    """(Re)write the audience's features, of these months or all of them, leaving out the
+    ``hidden`` ones; returns the audience's new version. Flushes, does not commit: the
+    caller's commit makes the change visible to readers at once and whole."""
     audience = audience_of(authority_id)
-    _lock(sess, audience)
     version = int(sess.execute(text("""
         INSERT INTO ogc_audience (id, authority_id, min_vessels) VALUES (:id, :authority, :min)
         ON CONFLICT (id) DO UPDATE SET min_vessels = EXCLUDED.min_vessels,
                version = ogc_audience.version + 1, published_at = now()
         RETURNING version"""), {"id": audience, "authority": authority_id,
                                 "min": min_vessels}).scalar_one())
-    _fill_geojson(sess)
-    p: dict[str, Any] = scope.params() | {"audience": audience, "min_vessels": min_vessels}
+    keys = sorted(hidden)
+    p: dict[str, Any] = scope.params() | {
+        "audience": audience, "min_vessels": min_vessels, "h_cells": [k[0] for k in keys],
+        "h_months": [k[1] for k in keys], "h_species": [k[2] for k in keys]}
     some = months is not None
     if some:
         p["months"] = sorted(set(months or ()))
@@ -180,6 +190,29 @@ def publish(sess: Session, authority_id: uuid.UUID | None, scope: Scope, min_ves
     return version
 
 
+def publish_all(sess: Session, min_vessels: int, months: Iterable[date] | None = None,
+                adding: uuid.UUID | None = None, platform: bool = False) -> dict[uuid.UUID, int]:
+    """Republish every published audience (and ``adding``, an authority, or the platform's
+    view when ``platform``), these months or all, suppressed together. Returns each
+    audience's new version. Flushes, does not commit."""
+    _lock(sess)
+    _fill_geojson(sess)
+    ids = [r[0] for r in sess.execute(text("SELECT authority_id FROM ogc_audience"))]
+    wanted: list[uuid.UUID | None] = list(dict.fromkeys(
+        [*ids, *([adding] if adding is not None else []), *([None] if platform else [])]))
+    scopes: dict[uuid.UUID | None, Scope] = {}
+    for authority_id in wanted:
+        scope = scope_of(sess, authority_id)
+        if scope is not None:  # an authority removed meanwhile goes with its rows
+            scopes[authority_id] = scope
+    month_list = None if months is None else sorted(set(months))
+    hidden = suppression.hidden(sess, {audience_of(a): s for a, s in scopes.items()},
+                                min_vessels, month_list)
+    return {audience_of(a): publish(sess, a, s, min_vessels, month_list,
+                                    hidden[audience_of(a)])
+            for a, s in scopes.items()}
+
+
 @dataclass(frozen=True)
 class Published:
     audience: uuid.UUID
@@ -187,56 +220,44 @@ class Published:
 
 
 def ensure(sess: Session, authority_id: uuid.UUID | None, min_vessels: int) -> Published | None:
-    """The audience as published with this threshold: published whole first (and
-    committed) when it never was or was with another threshold. None when the
-    authority does not exist."""
+    """The audience as published with this threshold: when it never was, or was with
+    another threshold, every audience is republished (they are decided together) and
+    committed first. None when the authority does not exist."""
     audience = audience_of(authority_id)
     q = text("SELECT min_vessels, version FROM ogc_audience WHERE id = :id")
     row = sess.execute(q, {"id": audience}).first()
     if row is not None and row[0] == min_vessels:
         return Published(audience, int(row[1]))
-    scope = scope_of(sess, authority_id)
-    if scope is None:
+    if scope_of(sess, authority_id) is None:
         return None
-    _lock(sess, audience)
+    _lock(sess)
     row = sess.execute(q, {"id": audience}).first()  # another request may have done it
     if row is not None and row[0] == min_vessels:
         version = int(row[1])
     else:
-        version = publish(sess, authority_id, scope, min_vessels)
+        version = publish_all(sess, min_vessels, adding=authority_id,
+                              platform=authority_id is None)[audience]
     sess.commit()
     return Published(audience, version)
 
 
 def pending(sess: Session, progress: Progress | None = None) -> int:
-    """Republish what the queued slices changed, for every published audience that can
-    see them; returns how many audiences were republished. Commits once, at the end:
-    the queue goes with the publications or stays."""
-    queued: dict[date, set[uuid.UUID]] = defaultdict(set)
-    for org_id, month in sess.execute(text(
-            "DELETE FROM ogc_publish_queue RETURNING org_id, month")):
-        queued[month].add(org_id)
-    audiences = sess.execute(text(
-        "SELECT authority_id, min_vessels FROM ogc_audience ORDER BY id")).all()
-    if not queued:
+    """Republish the months the queued slices changed, for every audience (they are
+    decided together); returns how many audiences were republished. Commits once, at
+    the end: the queue goes with the publications or stays."""
+    months = sorted({m for (m,) in sess.execute(text(
+        "DELETE FROM ogc_publish_queue RETURNING month"))})
+    threshold = sess.scalar(text("SELECT max(min_vessels) FROM ogc_audience"))
+    if not months or threshold is None:
         sess.commit()
         return 0
-    todo: list[tuple[uuid.UUID | None, Scope, int, list[date]]] = []
-    for authority_id, min_vessels in audiences:
-        scope = scope_of(sess, authority_id)
-        if scope is None:  # removed meanwhile: its row goes with the authority
-            continue
-        months = [m for m, orgs in queued.items() if any(scope.sees(o) for o in orgs)]
-        if months:
-            todo.append((authority_id, scope, min_vessels, months))
     if progress:
-        progress(0, len(todo))
-    for i, (authority_id, scope, min_vessels, months) in enumerate(todo, 1):
-        publish(sess, authority_id, scope, min_vessels, months)
-        if progress:
-            progress(i, len(todo))
+        progress(0, 1)
+    done = publish_all(sess, int(threshold), months)
+    if progress:
+        progress(1, 1)
     sess.commit()
-    return len(todo)
+    return len(done)
 
 
 def queue(sess: Session, org_id: uuid.UUID, month: date) -> None:

@@ -117,11 +117,15 @@ def test_items_are_geojson_hexagons_with_sums(world: World) -> None:
 
 def test_species_items_suppress_per_species(world: World) -> None:
     got = by_id(features(world.auth_a.staff.api, f"{SPECIES}/items"))
-    lj = world.fid("X", world.m1, "LJS")
-    assert got[lj] == {"cell": world.cells["X"], "month": f"{world.m1:%Y-%m}",
-                       "species_code": "LJS", "landed_kg": 60.0, "live_kg": 64.0, "catches": 3,
-                       "trips": 3, "vessels": 3}
     assert world.fid("X", world.m1, "SIE") not in got  # one vessel
+    # X's total (M1) is shown, so its LJS goes too: total minus LJS would be SIE alone.
+    assert world.fid("X", world.m1, "LJS") not in got
+    assert world.fid("X", world.m1) in by_id(features(world.auth_a.staff.api, f"{CELLS}/items"))
+    # In M2 X has LJS only, by three vessels: shown.
+    lj = world.fid("X", world.m2, "LJS")
+    assert got[lj] == {"cell": world.cells["X"], "month": f"{world.m2:%Y-%m}",
+                       "species_code": "LJS", "landed_kg": 6.0, "live_kg": 6.0, "catches": 3,
+                       "trips": 3, "vessels": 3}
     assert not [i for i in got if i.startswith(world.cells["Y"])]
     only_sie = features(world.auth_a.staff.api, f"{SPECIES}/items", species="SIE")
     assert only_sie == []
@@ -186,7 +190,9 @@ def test_paging_covers_every_feature_exactly_once(world: World, limit: int) -> N
 def test_species_paging_and_filters_combine(world: World) -> None:
     api = world.auth_a.staff.api
     lon, lat = hexgrid.cell_center(world.cells["X"])
-    q = {"limit": 1, "bbox": f"{lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}",
+    # X and its ring of Z cells: LJS of X in M2 and of Z1..Z4 in M1 (X's LJS in M1 is
+    # hidden with its SIE).
+    q = {"limit": 1, "bbox": f"{lon - 0.2},{lat - 0.2},{lon + 0.2},{lat + 0.2}",
          "species": "LJS"}
     seen = []
     r = api.get(f"{SPECIES}/items", query_string=q)
@@ -197,7 +203,9 @@ def test_species_paging_and_filters_combine(world: World) -> None:
         if not nxt:
             break
         r = api.get(nxt[0])
-    assert seen == [world.fid("X", world.m2, "LJS"), world.fid("X", world.m1, "LJS")]  # key order
+    expected = [world.fid("X", world.m2, "LJS"),
+                *(world.fid(z, world.m1, "LJS") for z in ("Z1", "Z2", "Z3", "Z4"))]
+    assert seen == sorted(expected)  # key order: cell, then month
 
 
 def test_single_item(world: World) -> None:
@@ -209,8 +217,10 @@ def test_single_item(world: World) -> None:
     assert body["type"] == "Feature" and body["id"] == fid
     assert body["properties"]["landed_kg"] == 64.0
     assert body["geometry"]["type"] == "Polygon"
-    sp = api.get(f"{SPECIES}/items/{world.fid('X', world.m1, 'LJS')}")
+    sp = api.get(f"{SPECIES}/items/{world.fid('X', world.m2, 'LJS')}")
     assert sp.status_code == 200 and sp.get_json()["properties"]["vessels"] == 3
+    # A feature hidden by secondary suppression is absent from this door too.
+    problem(api.get(f"{SPECIES}/items/{world.fid('X', world.m1, 'LJS')}"), 404, "not_found")
 
 
 @pytest.mark.parametrize("path", [
@@ -271,7 +281,7 @@ def _answers(w: World) -> list[str]:
     for api in (w.auth_a.staff.api, w.auth_ab.staff.api, w.admin.api):
         for url in ("/ogc/", "/ogc/collections", CELLS, f"{CELLS}/items?limit=10000",
                     f"{SPECIES}/items?limit=10000", f"{CELLS}/items/{w.fid('X', w.m1)}",
-                    f"{SPECIES}/items/{w.fid('X', w.m1, 'LJS')}"):
+                    f"{SPECIES}/items/{w.fid('X', w.m2, 'LJS')}"):
             r = api.get(url)
             assert r.status_code == 200, url
             out.append(r.get_data(as_text=True))
