@@ -15,7 +15,16 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, Index, Integer, Numeric, PrimaryKeyConstraint, String
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -84,3 +93,14 @@ class CellStat(_Key, Base):
     species_code: Mapped[str] = mapped_column(String(3), primary_key=True)
     landed_kg: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     catches: Mapped[int] = mapped_column(Integer)
+
+
+class SliceVersion(Base):
+    """How many times each slice (organization, month) of the statistics was rewritten:
+    what a dashboard derives from a month (its suppression) is kept until this moves."""
+
+    __tablename__ = "stat_slice"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))

@@ -14,8 +14,11 @@ counts as one contributor of their own).
 
 from __future__ import annotations
 
+import hashlib
 import statistics
+import threading
 import uuid
+from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -186,10 +189,47 @@ def _contributor(member: uuid.UUID, vessel: uuid.UUID) -> uuid.UUID:
     return member if vessel == NO_VESSEL else vessel
 
 
+# Decided months, per process: a month's decision is a function of its slice's version,
+# the consenting members and the threshold, so it is kept until one of them changes.
+_DECIDED: OrderedDict[tuple[Any, ...], Month] = OrderedDict()
+_DECIDED_MAX = 20_000
+_decided_lock = threading.Lock()
+
+
 def _months(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], w: Window,
             min_vessels: int) -> dict[date, Month]:
-    p = {"org": org_id, "m0": w.first, "m1": w.last, "members": members}
-    scope = ("org_id = :org AND month BETWEEN :m0 AND :m1 "
+    """Each month of the window with its figures and its decision: from the cache when
+    the month's slice has not changed since, else read from the rollup and decided."""
+    versions: dict[date, int] = dict(sess.execute(text("""
+        SELECT month, version FROM stat_slice
+        WHERE org_id = :org AND month BETWEEN :m0 AND :m1"""),
+        {"org": org_id, "m0": w.first, "m1": w.last}).all())
+    who = hashlib.sha256(b"".join(m.bytes for m in members)).hexdigest()
+    keys = {m: (org_id, m, v, who, min_vessels) for m, v in versions.items()}
+    out: dict[date, Month] = {}
+    with _decided_lock:
+        for month, key in keys.items():
+            hit = _DECIDED.get(key)
+            if hit is not None:
+                _DECIDED.move_to_end(key)
+                out[month] = hit
+    todo = sorted(set(keys) - set(out))
+    if todo:
+        fresh = _decide(sess, org_id, members, todo, min_vessels)
+        with _decided_lock:
+            for month in todo:
+                if month in fresh:
+                    _DECIDED[keys[month]] = fresh[month]
+            while len(_DECIDED) > _DECIDED_MAX:
+                _DECIDED.popitem(last=False)
+        out |= fresh
+    return out
+
+
+def _decide(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], months: list[date],
+            min_vessels: int) -> dict[date, Month]:
+    p = {"org": org_id, "months": months, "members": members}
+    scope = ("org_id = :org AND month = ANY(CAST(:months AS date[])) "
              "AND member_id = ANY(CAST(:members AS uuid[]))")
     figs: dict[date, dict[Figure, _Fig]] = {}
     species_kg: dict[tuple[date, uuid.UUID, uuid.UUID, str], Decimal] = {}
@@ -236,18 +276,24 @@ def _months(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], w: Windo
 
 def _relations(figs: dict[Figure, _Fig]) -> list[Relation]:
     """A month's figures as totals of their parts."""
-    keys = sorted(figs, key=lambda k: tuple(map(str, k)))
-    of = lambda kind: [k for k in keys if k[0] == kind]  # noqa: E731
-    rels = [Relation(("m",), tuple(of("ms"))), Relation(("m",), tuple(of("mg"))),
-            Relation(("m",), tuple(of("mc") + of("u")))]
-    for ms in of("ms"):
-        sp = ms[1]
-        parts = [k for k in of("mcs") if k[2] == sp] + [k for k in of("us") if k[1] == sp]
-        rels.append(Relation(ms, tuple(parts)))
-    for mc in of("mc"):
-        rels.append(Relation(mc, tuple(k for k in of("mcs") if k[1] == mc[1])))
-    if of("u"):
-        rels.append(Relation(("u",), tuple(of("us"))))
+    kinds: dict[str, list[Figure]] = defaultdict(list)
+    cells_of_species: dict[str, list[Figure]] = defaultdict(list)
+    species_of_cell: dict[str, list[Figure]] = defaultdict(list)
+    unplaced_of_species: dict[str, list[Figure]] = defaultdict(list)
+    for k in sorted(figs, key=lambda k: tuple(map(str, k))):
+        kinds[k[0]].append(k)
+        if k[0] == "mcs":
+            cells_of_species[k[2]].append(k)
+            species_of_cell[k[1]].append(k)
+        elif k[0] == "us":
+            unplaced_of_species[k[1]].append(k)
+    rels = [Relation(("m",), tuple(kinds["ms"])), Relation(("m",), tuple(kinds["mg"])),
+            Relation(("m",), tuple(kinds["mc"] + kinds["u"]))]
+    rels += [Relation(ms, tuple(cells_of_species[ms[1]] + unplaced_of_species[ms[1]]))
+             for ms in kinds["ms"]]
+    rels += [Relation(mc, tuple(species_of_cell[mc[1]])) for mc in kinds["mc"]]
+    if kinds["u"]:
+        rels.append(Relation(("u",), tuple(kinds["us"])))
     return [r for r in rels if r.parts]
 
 

@@ -113,4 +113,8 @@ def write_slice(sess: Session, org_id: uuid.UUID, month: date) -> int:
         sess.execute(text(f"DELETE FROM {table} WHERE org_id = :org AND month = :month"), p)
     conn = sess.connection()
     n = conn.execute(text(_SPECIES), p).rowcount + conn.execute(text(_TRIPS), p).rowcount
-    return n + _cells(sess, p)
+    n += _cells(sess, p)
+    sess.execute(text("""
+        INSERT INTO stat_slice (org_id, month) VALUES (:org, :month)
+        ON CONFLICT (org_id, month) DO UPDATE SET version = stat_slice.version + 1"""), p)
+    return n

@@ -50,3 +50,33 @@ def test_corrections_cancellations_and_empty_trips_reach_the_dashboard(factory: 
     assert r.status_code in (200, 201), r.get_json()
     catch_up(db, lambda: (month_row(api, key) or {}).get("landed_kg") == 0.0)
     assert month_row(api, key)["trips"] == 2  # type: ignore[index]
+
+
+def test_a_cooperative_month_is_decided_again_when_its_data_change(factory: Factory,
+                                                                   db: Session) -> None:
+    from server.members.models import Role
+    from tests.analytics.conftest import consent, log
+
+    coop = factory.coop()
+    fishers = [coop.fisher, *(factory.person(coop.org, Role.fisher) for _ in range(2))]
+    vessels = [coop.vessel_id, *(factory.vessel(coop.org) for _ in range(2))]
+    m1, _ = months()
+    key = f"{m1:%Y-%m}"
+    for p, v in zip(fishers, vessels, strict=True):
+        log(p, v, m1, [{"species_code": "LJS", "landed_kg": 10}])
+        consent(p, str(coop.org.id))
+    url = f"/api/v1/organizations/{coop.org.id}/dashboard"
+
+    def landed() -> float | None:
+        r = coop.admin.api.get(url, query_string={"from": key, "to": key})
+        assert r.status_code == 200, r.get_json()
+        rows = r.get_json()["landings"]["by_month"]
+        return rows[0].get("landed_kg") if rows else None
+
+    catch_up(db, lambda: landed() == 30.0)
+    assert landed() == 30.0  # decided, and kept
+    # A fourth catch: the month's slice moves on, so the month is decided again.
+    t = trip_item(vessels[0], departed_at=at(m1, 6), returned_at=at(m1, 15))
+    k = catch_item(t["id"], caught_at=at(m1, 11), position=SPOT, landed_kg=5, live_kg=None)
+    assert statuses(push(fishers[0].api, [t, k])) == ["created", "created"]
+    catch_up(db, lambda: landed() == 35.0)
