@@ -29,6 +29,12 @@ def upgrade() -> None:
         sa.Column('month', sa.Date(), nullable=False),
         sa.Column('version', sa.BigInteger(), server_default=sa.text('1'), nullable=False),
         sa.PrimaryKeyConstraint('org_id', 'month', name=op.f('pk_stat_slice')))
+    # Slices rolled up before this table existed: version 1, so they are read and decided.
+    op.execute("""
+        INSERT INTO stat_slice (org_id, month)
+        SELECT org_id, month FROM stat_species UNION SELECT org_id, month FROM stat_trip
+        UNION SELECT org_id, month FROM stat_cell
+    """)
 
 
 def downgrade() -> None:
