@@ -33,7 +33,7 @@ EXPECTED_TABLES = {
     "report_run_item", "report_delivery", "report_delivery_attempt",
     "h3_cell", "ogc_cell", "ogc_cell_species", "ogc_watermark",
     "ogc_audience", "ogc_feature", "ogc_publish_queue", "consent", "consent_event",
-    "stat_species", "stat_trip", "stat_cell", "stat_slice",
+    "stat_species", "stat_trip", "stat_cell", "stat_slice", "stat_zone",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",

@@ -95,6 +95,21 @@ class CellStat(_Key, Base):
     catches: Mapped[int] = mapped_column(Integer)
 
 
+class ZoneStat(_Key, Base):
+    """Catch of one member's vessel in a zone (fishing zone, concession, refuge, protected
+    area: the catch's ``zone_ids``) in a month. Zones may overlap, so a catch in two zones
+    counts in both: zones do not add up to the month."""
+
+    __tablename__ = "stat_zone"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id", "month", "member_id", "vessel_id", "zone_id"),
+    )
+
+    zone_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    landed_kg: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    catches: Mapped[int] = mapped_column(Integer)
+
+
 class SliceVersion(Base):
     """How many times each slice (organization, month) of the statistics was rewritten:
     what a dashboard derives from a month (its suppression) is kept until this moves."""

@@ -233,6 +233,7 @@ def _decide(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], months: 
              "AND member_id = ANY(CAST(:members AS uuid[]))")
     figs: dict[date, dict[Figure, _Fig]] = {}
     species_kg: dict[tuple[date, uuid.UUID, uuid.UUID, str], Decimal] = {}
+    member_kg: dict[tuple[date, uuid.UUID, uuid.UUID], Decimal] = defaultdict(Decimal)
     for month, member, vessel, sp, gear, landed, live, n, value, priced in sess.execute(text(f"""
             SELECT month, member_id, vessel_id, species_code, gear_code, landed_kg, live_kg,
                    catches, value_mxn, priced_kg FROM stat_species WHERE {scope}"""), p):
@@ -248,6 +249,7 @@ def _decide(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], months: 
             f.who.add(who)
         k = (month, member, vessel, sp)
         species_kg[k] = species_kg.get(k, Decimal(0)) + landed
+        member_kg[(month, member, vessel)] += landed
     for month, member, vessel, cell, sp, landed, n in sess.execute(text(f"""
             SELECT month, member_id, vessel_id, cell, species_code, landed_kg, catches
             FROM stat_cell WHERE {scope}"""), p):
@@ -266,12 +268,39 @@ def _decide(sess: Session, org_id: uuid.UUID, members: list[uuid.UUID], months: 
                 f = figs[month].setdefault(key, _Fig())
                 f.landed += rest
                 f.who.add(_contributor(member, vessel))
+    _zones(sess, scope, p, member_kg, figs)
     out = {}
     for month, month_figs in figs.items():
         out[month] = Month(month_figs, suppress(
             {k: v.who for k, v in month_figs.items()}, _relations(month_figs), min_vessels,
-            always_hidden=[k for k in month_figs if k[0] in ("u", "us")]))
+            always_hidden=[k for k in month_figs if k[0] in ("u", "us", "nz")]))
     return out
+
+
+def _zones(sess: Session, scope: str, p: dict[str, Any],
+           member_kg: dict[tuple[date, uuid.UUID, uuid.UUID], Decimal],
+           figs: dict[date, dict[Figure, _Fig]]) -> None:
+    """Add each month's zones (``mz``) and what was caught outside each zone (``nz``,
+    never shown: it makes the month's total minus the zone a figure of its own, which
+    must not be a small group's). Zones overlap, so they add up to nothing else."""
+    in_zone: dict[tuple[date, uuid.UUID, uuid.UUID, uuid.UUID], Decimal] = {}
+    zones_of_month: dict[date, set[uuid.UUID]] = defaultdict(set)
+    for month, member, vessel, zone, landed, n in sess.execute(text(f"""
+            SELECT month, member_id, vessel_id, zone_id, landed_kg, catches
+            FROM stat_zone WHERE {scope}"""), p):
+        f = figs.setdefault(month, {}).setdefault(("mz", str(zone)), _Fig())
+        f.landed += landed
+        f.catches += n
+        f.who.add(_contributor(member, vessel))
+        in_zone[(month, member, vessel, zone)] = landed
+        zones_of_month[month].add(zone)
+    for (month, member, vessel), kg in member_kg.items():
+        for zone in zones_of_month.get(month, ()):
+            rest = kg - in_zone.get((month, member, vessel, zone), Decimal(0))
+            if rest > _UNPOSITIONED_KG:
+                f = figs[month].setdefault(("nz", str(zone)), _Fig())
+                f.landed += rest
+                f.who.add(_contributor(member, vessel))
 
 
 def _relations(figs: dict[Figure, _Fig]) -> list[Relation]:
@@ -294,6 +323,10 @@ def _relations(figs: dict[Figure, _Fig]) -> list[Relation]:
     rels += [Relation(mc, tuple(species_of_cell[mc[1]])) for mc in kinds["mc"]]
     if kinds["u"]:
         rels.append(Relation(("u",), tuple(kinds["us"])))
+    # A zone and what lies outside it make the month (zones overlap: no other sum).
+    outside = {k[1]: k for k in kinds["nz"]}
+    rels += [Relation(("m",), (mz, *([outside[mz[1]]] if mz[1] in outside else [])))
+             for mz in kinds["mz"]]
     return [r for r in rels if r.parts]
 
 
@@ -360,6 +393,11 @@ def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int) -
     e_gear: list[dict[str, Any]] = []
     cpue: list[dict[str, Any]] = []
     prices: list[dict[str, Any]] = []
+    by_zone: list[dict[str, Any]] = []
+    zone_ids = sorted({k[1] for mo in months.values() for k in mo.figures if k[0] == "mz"})
+    zone_names: dict[str, str] = dict(sess.execute(text(
+        "SELECT id::text, name FROM zone WHERE id = ANY(CAST(:z AS uuid[]))"),
+        {"z": zone_ids}).all()) if zone_ids else {}
     for month in sorted(months.keys() | effort.keys()):
         label = _month(month)
         mo = months.get(month)
@@ -378,6 +416,12 @@ def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int) -
                                    "price_mxn_per_kg": _ratio(float(f.value), float(f.priced))})
             by_month.append({"month": label} | (_landing(mo.figures[("m",)]) if mo.shown(("m",))
                                                 else {"suppressed": True}))
+            for key in sorted(k for k in mo.figures if k[0] == "mz"):
+                by_zone.append({"month": label, "zone_id": key[1],
+                                "zone_name": zone_names.get(key[1])}
+                               | ({k: v for k, v in _landing(mo.figures[key]).items()
+                                   if k not in ("live_kg", "value_mxn")}
+                                  if mo.shown(key) else {"suppressed": True}))
         ef = effort.get(month)
         if ef is not None:
             figs, hidden = ef
@@ -406,6 +450,8 @@ def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int) -
             "by_month": by_month,
             "by_species": _sums(by_species, "species_code", ("landed_kg", "catches")),
             "by_gear": _sums(by_gear, "gear_code", ("landed_kg", "catches")),
+            "by_zone_month": by_zone,
+            "by_zone": _sums(by_zone, "zone_id", ("landed_kg", "catches")),
             "total": ({k: v for k, v in totals[0].items() if k != "all"} if totals else None),
         },
         "effort": {

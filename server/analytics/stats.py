@@ -67,6 +67,17 @@ _TRIPS = f"""
 """
 
 
+_ZONES = f"""
+    INSERT INTO stat_zone (org_id, month, member_id, vessel_id, zone_id, landed_kg, catches)
+    SELECT c.org_id, :month, c.member_id, coalesce(t.vessel_id, :none), z.zone_id,
+           sum(c.landed_kg), count(*)
+    FROM catch c JOIN trip t ON t.org_id = c.org_id AND t.id = c.trip_id
+    CROSS JOIN LATERAL unnest(c.zone_ids) AS z(zone_id)
+    WHERE c.org_id = :org AND c.superseded_at IS NULL AND c.status = 'active'
+      {_IN_MONTH.format(col="c.caught_at", month_of=MONTH_OF.format(col="c.caught_at"))}
+    GROUP BY 1, 2, 3, 4, 5
+"""
+
 _POSITIONED = f"""
     SELECT c.member_id, coalesce(t.vessel_id, :none), c.species_code, ST_X(c.position),
            ST_Y(c.position), c.landed_kg
@@ -109,11 +120,11 @@ def write_slice(sess: Session, org_id: uuid.UUID, month: date) -> int:
     """Rewrite the slice's statistics (flushes, does not commit; the caller holds the
     slice's lock). Returns the rows written."""
     p = {"org": org_id, "month": month, "tz": ROLLUP_TZ, "none": NO_VESSEL}
-    for table in ("stat_species", "stat_trip", "stat_cell"):
+    for table in ("stat_species", "stat_trip", "stat_cell", "stat_zone"):
         sess.execute(text(f"DELETE FROM {table} WHERE org_id = :org AND month = :month"), p)
     conn = sess.connection()
     n = conn.execute(text(_SPECIES), p).rowcount + conn.execute(text(_TRIPS), p).rowcount
-    n += _cells(sess, p)
+    n += conn.execute(text(_ZONES), p).rowcount + _cells(sess, p)
     sess.execute(text("""
         INSERT INTO stat_slice (org_id, month) VALUES (:org, :month)
         ON CONFLICT (org_id, month) DO UPDATE SET version = stat_slice.version + 1"""), p)

@@ -70,7 +70,7 @@ def slices(sess: Session, *, months: Iterable[date] | None = None,
             where.append(f"{alias}.org_id = ANY(CAST(:orgs AS uuid[]))")
     rollup_rows = " UNION ".join(
         f"SELECT r.org_id, r.month FROM {table} r WHERE {' AND '.join(where_r)}"
-        for table in ("ogc_cell", "stat_species", "stat_trip", "stat_cell"))
+        for table in ("ogc_cell", "stat_species", "stat_trip", "stat_cell", "stat_zone"))
     sql = f"""
         SELECT c.org_id, {month_c} FROM catch c WHERE {" AND ".join(where_c)}
         UNION SELECT t.org_id, {month_t} FROM trip t WHERE {" AND ".join(where_t)}

@@ -24,7 +24,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, box
 
+from server.catalog.models import Zone, ZoneKind
 from server.members.models import Role
 from server.rollup import run as rollup
 from tests.conftest import Coop, Factory, Person, catch_item, trip_item
@@ -42,6 +45,7 @@ class World:
     vessels: list[uuid.UUID]
     m1: date
     m2: date
+    zone_id: str
 
     @property
     def org(self) -> str:
@@ -70,6 +74,14 @@ def world(app: Flask) -> Iterator[World]:
         fishers = [coop.fisher, *(f.person(coop.org, Role.fisher) for _ in range(5))]
         vessels = [coop.vessel_id, *(f.vessel(coop.org) for _ in range(5))]
         m1, m2 = months()
+        # A fishing zone around the spot: every catch of this world is in it.
+        lon, lat = SPOT["coordinates"]
+        zone = Zone(kind=ZoneKind.fishing_zone, code=f"ZP-{uuid.uuid4().hex[:6]}",
+                    name="Zona de pesca El Mogote",
+                    geom=from_shape(MultiPolygon([box(lon - 0.01, lat - 0.01, lon + 0.01,
+                                                      lat + 0.01)]), srid=4326))
+        sess.add(zone)
+        sess.commit()
         lj = [10, 20, 30, 40, 50, 600]
         for i, (p, v) in enumerate(zip(fishers, vessels, strict=True)):
             catches: list[dict[str, Any]] = [
@@ -84,4 +96,4 @@ def world(app: Flask) -> Iterator[World]:
         for p in fishers[:5]:
             consent(p, str(coop.org.id))
         rollup.refresh(sess, org_ids=[coop.org.id, other.org.id])
-        yield World(coop, other, fishers, vessels, m1, m2)
+        yield World(coop, other, fishers, vessels, m1, m2, str(zone.id))

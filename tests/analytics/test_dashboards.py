@@ -120,6 +120,13 @@ def test_the_cooperative_sees_pooled_consented_suppressed_figures(world: World) 
                                  "complete": False}
     assert species[("OCZ",)]["complete"] is False
     assert d["landings"]["total"]["landed_kg"] == 170.0 and d["landings"]["total"]["complete"]
+    # By zone: the world fishes inside one fishing zone, so each month's zone is its total.
+    zones = by(d["landings"]["by_zone_month"], "month", "zone_id")
+    assert zones[(m1, world.zone_id)] == {
+        "month": m1, "zone_id": world.zone_id, "zone_name": "Zona de pesca El Mogote",
+        "landed_kg": 164.0, "catches": 9, "vessels": 5, "suppressed": False}
+    assert zones[(m2, world.zone_id)]["landed_kg"] == 6.0
+    assert by(d["landings"]["by_zone"], "zone_id")[(world.zone_id,)]["landed_kg"] == 170.0
     assert by(d["effort"]["by_gear"], "gear_code")[("GNS",)]["trips"] == 8
     effort = by(d["effort"]["by_month"], "month")
     assert effort[(m1,)]["trips"] == 5 and effort[(m1,)]["sea_hours"] == 45.0

@@ -80,3 +80,50 @@ def test_a_cooperative_month_is_decided_again_when_its_data_change(factory: Fact
     k = catch_item(t["id"], caught_at=at(m1, 11), position=SPOT, landed_kg=5, live_kg=None)
     assert statuses(push(fishers[0].api, [t, k])) == ["created", "created"]
     catch_up(db, lambda: landed() == 35.0)
+
+
+def test_a_zone_is_hidden_when_the_rest_of_the_month_is_one_boat(factory: Factory,
+                                                                 db: Session) -> None:
+    """Four boats inside a zone, one outside: the month's total minus the zone would be
+    the fifth boat's catch, so the zone (or the total) goes."""
+    import uuid as _uuid
+
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import MultiPolygon, box
+
+    from server.catalog.models import Zone, ZoneKind
+    from server.members.models import Role
+    from tests.analytics.conftest import consent, log
+
+    lon, lat = -110.6, 24.9  # Isla San José: no other test fishes here
+    zone = Zone(kind=ZoneKind.concession, code=f"CO-{_uuid.uuid4().hex[:6]}", name="Concesión",
+                geom=from_shape(MultiPolygon([box(lon - 0.01, lat - 0.01, lon + 0.01,
+                                                  lat + 0.01)]), srid=4326))
+    db.add(zone)
+    db.commit()
+    coop = factory.coop()
+    fishers = [coop.fisher, *(factory.person(coop.org, Role.fisher) for _ in range(4))]
+    vessels = [coop.vessel_id, *(factory.vessel(coop.org) for _ in range(4))]
+    m1, _ = months()
+    key = f"{m1:%Y-%m}"
+    inside = {"type": "Point", "coordinates": [lon, lat]}
+    outside = {"type": "Point", "coordinates": [lon + 0.3, lat]}
+    for i, (p, v) in enumerate(zip(fishers, vessels, strict=True)):
+        log(p, v, m1, [{"species_code": "LJS", "landed_kg": 10,
+                        "position": inside if i < 4 else outside}])
+        consent(p, str(coop.org.id))
+    url = f"/api/v1/organizations/{coop.org.id}/dashboard"
+
+    def answer() -> dict[str, Any]:
+        r = coop.admin.api.get(url, query_string={"from": key, "to": key})
+        assert r.status_code == 200, r.get_json()
+        body: dict[str, Any] = r.get_json()
+        return body
+
+    catch_up(db, lambda: bool(answer()["landings"]["by_month"]))
+    d = answer()
+    (month,) = d["landings"]["by_month"]
+    (in_zone,) = d["landings"]["by_zone_month"]
+    assert in_zone["zone_id"] == str(zone.id)
+    assert month["suppressed"] or in_zone["suppressed"]
+    assert not (month.get("landed_kg") == 50.0 and in_zone.get("landed_kg") == 40.0)
