@@ -41,24 +41,15 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
-import http.client
 import math
 import os
-import resource
-import subprocess
 import sys
-import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import orjson
 import psycopg
@@ -78,23 +69,10 @@ MVT_EXTENT = 4096
 MVT_BUFFER = 64
 PROBE = "/healthz"  # no database: only to see which worker holds a connection
 ENDPOINTS = ("fisher", "cooperative", "tile")
+SOURCES = ("server/analytics", "server/rollup")  # what ``code_state`` digests
 
 
 # --- setup ---------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def database(args: argparse.Namespace) -> Iterator[common.BenchDB]:
-    """A throwaway database, or (``--reuse-db``) one an earlier ``--keep-db`` run left."""
-    if not args.reuse_db:
-        with common.throwaway_database(keep=args.keep_db) as db:
-            yield db
-        return
-    from sqlalchemy.engine import make_url
-
-    admin, template, where = common._admin()
-    url = make_url(template).set(database=args.reuse_db).render_as_string(hide_password=False)
-    yield common.BenchDB(args.reuse_db, url, common.conninfo_of(url), admin, where)
-
 
 def load_world(db: common.BenchDB, catches: int, seed: int) -> dict[str, Any]:
     """Demo catches, the rollup, VACUUM ANALYZE: each timed on its own (not a phase)."""
@@ -346,50 +324,13 @@ RAW: dict[str, Callable[[psycopg.Connection[Any], dict[str, Any]], Any]] = {
 
 # --- HTTP ----------------------------------------------------------------------------
 
-class Http:
-    """One keep-alive connection (http.client: less client CPU than requests)."""
-
-    def __init__(self, base: str) -> None:
-        u = urlsplit(base)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=300)
-        self.reconnects = 0
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
-        for attempt in (0, 1):
-            try:
-                self.conn.request(method, path, body, headers or {})
-                r = self.conn.getresponse()
-                return r.status, r.getheader("Content-Type", ""), r.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # the server closed an idle keep-alive connection: once more on a new one
-                self.conn.close()
-                self.reconnects += 1
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def login(base: str, phone: str) -> dict[str, str]:
     """Headers with a fresh access token (15 min) of a demo member."""
-    from server.demo import loader
-
-    conn = Http(base)
-    body = orjson.dumps({"phone": phone, "password": loader.DEMO_PASSWORD, "device_id": DEVICE})
-    status, _, data = conn.request("POST", "/api/v1/auth/login", body,
-                                   {"Content-Type": "application/json"})
-    conn.close()
-    if status != 200:
-        raise RuntimeError(f"login {phone}: HTTP {status}: {data[:300]!r}")
-    return {"Authorization": f"Bearer {orjson.loads(data)['access_token']}"}
+    return {"Authorization": f"Bearer {common.demo_login(base, phone, DEVICE)}"}
 
 
 def get(base: str, path: str, headers: dict[str, str]) -> tuple[str, bytes]:
-    conn = Http(base)
+    conn = common.Http(base)
     try:
         status, ctype, body = conn.request("GET", path, None, headers)
     finally:
@@ -488,68 +429,9 @@ def mvt_features(tile: bytes) -> int:
 
 # --- measuring -----------------------------------------------------------------------
 
-class CpuMeter:
-    """CPU seconds used during a phase by this client process, the server's gunicorn
-    workers, the PostgreSQL backends of the bench database, and everything else."""
-
-    def __init__(self, server: common.Server, dbname: str) -> None:
-        self.server, self.dbname = server, dbname
-
-    def _snap(self) -> dict[str, Any]:
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        return {"machine": common.machine_busy_seconds(), "client": ru.ru_utime + ru.ru_stime,
-                "postgres": {p: common.cpu_seconds(p) for p in common.pg_backends(self.dbname)},
-                "server": {p: common.cpu_seconds(p) for p in self.server.workers()}}
-
-    def __enter__(self) -> CpuMeter:
-        self.start = self._snap()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        end = self._snap()
-        self.used: dict[str, float] = {"client": end["client"] - self.start["client"]}
-        for k in ("server", "postgres"):
-            self.used[k] = sum(v - self.start[k].get(p, 0.0) for p, v in end[k].items())
-        busy = end["machine"] - self.start["machine"]
-        self.used["other"] = max(0.0, busy - sum(self.used.values()))
-
-
-@dataclass
-class Tally:
-    requests: int = 0
-    latencies: list[float] = field(default_factory=list)
-
-
-def run_clients(work: list[Callable[[Tally], None]]) -> tuple[float, list[Tally]]:
-    """One callable per client thread, all released at once; (wall seconds, tallies)."""
-    barrier = threading.Barrier(len(work) + 1)
-    tallies = [Tally() for _ in work]
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work[i](tallies[i])
-        except BaseException as exc:
-            errors.append(exc)
-            traceback.print_exc()
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(work))]
-    for th in threads:
-        th.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - t0
-    if errors:
-        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
-    return elapsed, tallies
-
-
-def http_client(conn: Http, path: str, headers: dict[str, str],
-                seconds: float) -> Callable[[Tally], None]:
-    def go(tally: Tally) -> None:
+def http_client(conn: common.Http, path: str, headers: dict[str, str],
+                seconds: float) -> common.Client:
+    def go(tally: common.Tally) -> None:
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
@@ -563,8 +445,8 @@ def http_client(conn: Http, path: str, headers: dict[str, str],
 
 def raw_client(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[Any],
                                                             dict[str, Any]], Any],
-               params: dict[str, Any], seconds: float) -> Callable[[Tally], None]:
-    def go(tally: Tally) -> None:
+               params: dict[str, Any], seconds: float) -> common.Client:
+    def go(tally: common.Tally) -> None:
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
@@ -572,111 +454,6 @@ def raw_client(conn: psycopg.Connection[Any], fn: Callable[[psycopg.Connection[A
             tally.latencies.append(time.perf_counter() - t0)
             tally.requests += 1
     return go
-
-
-# spreading connections over the workers (as bench/ogc.py does) ---------------------
-
-def _server_socket_inode(server_port: int, client_port: int) -> str | None:
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if (int(parts[1].rsplit(":", 1)[1], 16) == server_port
-                    and int(parts[2].rsplit(":", 1)[1], 16) == client_port):
-                return parts[9]
-    return None
-
-
-def worker_of(server: common.Server, conn: Http) -> int | None:
-    """The gunicorn worker holding this keep-alive connection (read from /proc)."""
-    sock = conn.conn.sock
-    if sock is None:
-        return None
-    inode = _server_socket_inode(conn.port, sock.getsockname()[1])
-    if inode is None:
-        return None
-    target = f"socket:[{inode}]"
-    for pid in server.workers():
-        with contextlib.suppress(OSError):
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) == target:
-                        return pid
-    return None
-
-
-def connect(server: common.Server, n: int, balance: bool) -> tuple[list[Http], str]:
-    """``n`` keep-alive connections, spread evenly over the workers when ``balance``:
-    with --reuse-port the kernel hashes each connection to a worker, and two on two
-    workers share one (one GIL) half of the time."""
-    quota = -(-n // max(1, len(server.workers())))
-    per: dict[int | None, int] = {}
-    conns: list[Http] = []
-    tries = 0
-    while len(conns) < n:
-        c = Http(server.url)
-        status, _, body = c.request("GET", PROBE)  # accepted by now: its worker holds it
-        if status != 200:
-            raise RuntimeError(f"GET {PROBE}: HTTP {status}: {body[:200]!r}")
-        w = worker_of(server, c) if balance else None
-        tries += 1
-        if balance and w is not None and per.get(w, 0) >= quota and tries < 20 * n:
-            c.close()
-            continue
-        per[w] = per.get(w, 0) + 1
-        conns.append(c)
-    spread = "+".join(str(v) for _, v in sorted(per.items(), key=lambda kv: -kv[1]))
-    return conns, spread if balance else "not balanced"
-
-
-def others_running() -> list[str]:
-    """Other test runs and benchmarks on the machine (not this process nor its parents)."""
-    mine = set()
-    pid = os.getpid()
-    while pid > 1:
-        mine.add(pid)
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode(errors="replace") for a in argv if a]
-        if any(os.path.basename(w).startswith("pytest") or
-               ("bench/" in w and w.endswith(".py")) for w in words[:4]):
-            found.append(f"{entry.name} {' '.join(words)[:80]}")
-    return found
-
-
-def quiet(name: str, wait: float, others_wait: float) -> str:
-    """Before a phase: wait (up to ``others_wait`` s) until no other pytest or bench/*.py
-    runs, then (up to ``wait`` s) for an idle second. Returns a warning or ''."""
-    note = ""
-    if others_wait > 0:
-        deadline = time.monotonic() + others_wait
-        found = others_running()
-        if found:
-            print(f"[{name}] waiting for other runs to end: {found}", file=sys.stderr)
-        while found and time.monotonic() < deadline:
-            time.sleep(10)
-            found = others_running()
-        if found:
-            note = f"other runs still going: {'; '.join(found)}"
-    if wait > 0 and not common.wait_quiet(wait):
-        note = (note + "; " if note else "") + f"machine still busy after {wait:.0f} s"
-    if note:
-        print(f"warning: {note}; starting {name} anyway (see the 'other' CPU column)",
-              file=sys.stderr)
-    return note
 
 
 def contended(ph: Phase, notes: list[str]) -> None:
@@ -710,24 +487,14 @@ class Phase:
 def project_phase(endpoint: str, path: str, phone: str, server: common.Server,
                   db: common.BenchDB, args: argparse.Namespace, notes: list[str]) -> Phase:
     name = f"{endpoint} project"
-    common.checkpoint(db.conninfo)
-    note = quiet(name, args.quiet_wait, args.others_wait)
-    if note:
-        notes.append(f"{name}: {note}")
+    common.settle(name, db, args.quiet_wait, args.others_wait, notes)
     headers = login(server.url, phone)  # after the wait: a token lasts 15 minutes
     # After the wait as well: gunicorn closes a keep-alive connection idle for 2 s.
-    conns, spread = connect(server, args.clients, not args.no_balance)
-    try:
-        if args.warmup > 0:
-            run_clients([http_client(c, path, headers, args.warmup) for c in conns])
-        with CpuMeter(server, db.name) as cpu:
-            elapsed, tallies = run_clients([http_client(c, path, headers, args.seconds)
-                                            for c in conns])
-    finally:
-        for c in conns:
-            c.close()
-    ph = Phase(endpoint, "project", sum(t.requests for t in tallies), elapsed,
-               [x for t in tallies for x in t.latencies], cpu.used, spread,
+    conns, spread = common.connect(server, args.clients, PROBE, not args.no_balance)
+    elapsed, tally, cpu = common.measure(
+        conns, lambda seconds: [http_client(c, path, headers, seconds) for c in conns],
+        args.seconds, args.warmup, {"server": server}, db.name)
+    ph = Phase(endpoint, "project", tally.requests, elapsed, tally.latencies, cpu.used, spread,
                sum(c.reconnects for c in conns))
     contended(ph, notes)
     print(f"  {name:22} {ph.requests:7,} requests, p95 {ph.ms(95):8.1f} ms "
@@ -739,43 +506,16 @@ def raw_phase(endpoint: str, params: dict[str, Any], server: common.Server, db: 
               args: argparse.Namespace, notes: list[str]) -> Phase:
     name = f"{endpoint} raw"
     fn = RAW[endpoint]
-    common.checkpoint(db.conninfo)
-    note = quiet(name, args.quiet_wait, args.others_wait)
-    if note:
-        notes.append(f"{name}: {note}")
+    common.settle(name, db, args.quiet_wait, args.others_wait, notes)
     conns = [psycopg.connect(db.conninfo, autocommit=True) for _ in range(args.clients)]
-    try:
-        if args.warmup > 0:  # psycopg prepares a statement on its 5th run
-            run_clients([raw_client(c, fn, params, args.warmup) for c in conns])
-        with CpuMeter(server, db.name) as cpu:
-            elapsed, tallies = run_clients([raw_client(c, fn, params, args.seconds)
-                                            for c in conns])
-    finally:
-        for c in conns:
-            c.close()
-    ph = Phase(endpoint, "raw", sum(t.requests for t in tallies), elapsed,
-               [x for t in tallies for x in t.latencies], cpu.used)
+    # The warm-up matters here too: psycopg prepares a statement on its 5th run.
+    elapsed, tally, cpu = common.measure(
+        conns, lambda seconds: [raw_client(c, fn, params, seconds) for c in conns],
+        args.seconds, args.warmup, {"server": server}, db.name)
+    ph = Phase(endpoint, "raw", tally.requests, elapsed, tally.latencies, cpu.used)
     contended(ph, notes)
     print(f"  {name:22} {ph.requests:7,} runs,     p95 {ph.ms(95):8.1f} ms", file=sys.stderr)
     return ph
-
-
-def code_state() -> str:
-    """HEAD, and a digest of the dashboards' and rollup's sources (they may hold
-    uncommitted work), so a figure can be tied to the code it measured."""
-    files = sorted([*common.ROOT.glob("server/analytics/*.py"),
-                    *common.ROOT.glob("server/rollup/*.py")])
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=common.ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "server/analytics",
-                                "server/rollup"], cwd=common.ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"server/analytics + server/rollup sha256 {digest}"
-    return (f"HEAD {head}{' + uncommitted server/analytics, server/rollup' if dirty else ''}; "
-            f"server/analytics + server/rollup sha256 {digest}")
 
 
 # --- main ----------------------------------------------------------------------------
@@ -790,20 +530,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=3.0,
                    help="untimed requests before each phase, on its connections (seconds)")
     p.add_argument("--zoom", type=int, default=8, help="zoom of the heatmap tile (default 8)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    p.add_argument("--no-balance", action="store_true",
-                   help="leave the connections on the worker the kernel gives them")
-    p.add_argument("--quiet-wait", type=float, default=60.0, metavar="SECS",
-                   help="before each phase, wait up to SECS for an idle machine (0: don't)")
-    p.add_argument("--others-wait", type=float, default=1200.0, metavar="SECS",
-                   help="before the load and each phase, wait up to SECS while another pytest "
-                        "or bench/*.py runs (0: don't)")
-    p.add_argument("--seed", type=int, default=42, help="demo data seed")
-    p.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    p.add_argument("--reuse-db", metavar="NAME",
-                   help="measure in the database an earlier --keep-db run left (no load and "
-                        "no rollup; the database is kept)")
+    common.add_phase_options(p)
+    common.add_database_options(p, "(no load and no rollup; the database is kept)")
     args = p.parse_args(argv)
     if args.catches < 1 or args.clients < 1 or args.seconds <= 0 or not 0 <= args.zoom <= 16:
         p.error("need --catches >= 1, --clients >= 1, --seconds > 0, 0 <= --zoom <= 16")
@@ -813,13 +541,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     notes: list[str] = []
-    code = code_state()
-    with database(args) as db:
+    code = common.code_state(*SOURCES)
+    with common.database(args.keep_db, args.reuse_db) as db:
         world: dict[str, Any] = {}
         if not args.reuse_db:
             # Not a phase, but it takes both cores for a long time: not in the middle of
             # somebody else's test run or benchmark either.
-            quiet("load", 0, args.others_wait)
+            common.quiet("load", 0, args.others_wait)
             print(f"loading {args.catches:,} demo catches into {db.name} ...", file=sys.stderr)
             world = load_world(db, args.catches, args.seed)
         counts = row_counts(db)
@@ -854,9 +582,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                        notes)
                 phases[(e, "raw")] = raw_phase(e, params, server, db, args, notes)
             rss = [common.vm_hwm_mb(p) for p in sorted(server.workers_seen)]
-        if code_state().rsplit(" ", 1)[1] != code.rsplit(" ", 1)[1]:  # the digest
-            notes.append(f"server/analytics or server/rollup changed during the run "
-                         f"(now {code_state()})")
+        now = common.code_state(*SOURCES)
+        if now.rsplit(" ", 1)[1] != code.rsplit(" ", 1)[1]:  # the digest
+            notes.append(f"server/analytics or server/rollup changed during the run (now {now})")
         report(args, db, version, code, world, counts, sc, paths, checks, phases, rss, notes)
     return 0
 

@@ -34,32 +34,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import http.client
 import io
 import os
 import pstats
 import random
-import resource
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import orjson
 import psycopg
 
-if __package__:
+if __package__ or TYPE_CHECKING:
     from bench import _common as common
 else:  # run as a script: bench/ is sys.path[0]
     import _common as common
@@ -73,7 +68,7 @@ COLLECTION = "catch-cells"
 TABLE = "bench_ogc_catch_cells"
 DEVICE = "bench-ogc"
 ACCEPT = "application/geo+json, application/json;q=0.9"
-OTHERS_RE = ("pytest", "bench/")  # what counts as somebody else's test run or benchmark
+SOURCES = ("server/ogc",)  # what ``code_state`` digests
 
 
 # --- setup ---------------------------------------------------------------------------
@@ -131,35 +126,11 @@ def describe_world(db: common.BenchDB) -> dict[str, Any]:
                 "ogc_cell_rows": one("SELECT count(*) FROM ogc_cell")}
 
 
-@contextlib.contextmanager
-def database(args: argparse.Namespace) -> Iterator[common.BenchDB]:
-    """A throwaway database, or (``--reuse-db``) one that an earlier ``--keep-db`` run
-    loaded, as it is (a development aid: the load is the slow part)."""
-    if not args.reuse_db:
-        with common.throwaway_database(keep=args.keep_db) as db:
-            yield db
-        return
-    from sqlalchemy.engine import make_url
-
-    admin, template, where = common._admin()
-    url = make_url(template).set(database=args.reuse_db).render_as_string(hide_password=False)
-    yield common.BenchDB(args.reuse_db, url, common.conninfo_of(url), admin, where)
-
-
 def login_staff(base: str) -> str:
     """The demo office's staff member's access token (15 min: one per phase)."""
-    from server.demo import authority, loader
+    from server.demo import authority
 
-    conn = Http(base)
-    body = orjson.dumps({"phone": authority.STAFF_PHONE, "password": loader.DEMO_PASSWORD,
-                         "device_id": DEVICE})
-    status, data = conn.request("POST", "/api/v1/auth/login", body,
-                                {"Content-Type": "application/json"})
-    conn.close()
-    if status != 200:
-        raise RuntimeError(f"staff login: HTTP {status}: {data[:300]!r}")
-    token: str = orjson.loads(data)["access_token"]
-    return token
+    return common.demo_login(base, authority.STAFF_PHONE, DEVICE)
 
 
 def suppressed(db: common.BenchDB) -> tuple[int, int]:
@@ -207,37 +178,6 @@ def materialize(db: common.BenchDB, features: list[dict[str, Any]]) -> None:
 
 # --- HTTP ----------------------------------------------------------------------------
 
-class Http:
-    """One keep-alive connection (http.client: less client CPU than requests)."""
-
-    def __init__(self, base: str) -> None:
-        u = urlsplit(base)
-        self.host, self.port = u.hostname or "127.0.0.1", u.port or 80
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=300)
-        self.reconnects = 0
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        for attempt in (0, 1):
-            try:
-                self.conn.request(method, path, body, headers or {})
-                r = self.conn.getresponse()
-                return r.status, r.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # the server closed an idle keep-alive connection: once more on a new one
-                self.conn.close()
-                self.reconnects += 1
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        return self.request("GET", path, None, headers)
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 def path_of(href: str) -> str:
     u = urlsplit(href)
     return u.path + (f"?{u.query}" if u.query else "")
@@ -274,7 +214,7 @@ class Target:
 def walk(t: Target, start: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Every feature in order, following next links from ``start`` (default the first
     page), and the path of every page."""
-    conn = Http(t.base)
+    conn = common.Http(t.base)
     feats: list[dict[str, Any]] = []
     pages: list[str] = []
     path: str | None = start or t.first_page()
@@ -302,39 +242,6 @@ def walk(t: Target, start: str | None = None) -> tuple[list[dict[str, Any]], lis
 
 # --- measuring -----------------------------------------------------------------------
 
-class CpuMeter:
-    """CPU seconds used during a phase by this client process, each server's gunicorn
-    workers, the PostgreSQL backends of the bench database, and everything else."""
-
-    def __init__(self, servers: dict[str, common.Server], dbname: str) -> None:
-        self.servers, self.dbname = servers, dbname
-
-    def _snap(self) -> dict[str, Any]:
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        snap: dict[str, Any] = {
-            "machine": common.machine_busy_seconds(), "client": ru.ru_utime + ru.ru_stime,
-            "postgres": {p: common.cpu_seconds(p) for p in common.pg_backends(self.dbname)}}
-        for name, s in self.servers.items():
-            snap[name] = {p: common.cpu_seconds(p) for p in s.workers()}
-        return snap
-
-    def __enter__(self) -> CpuMeter:
-        self.start = self._snap()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        end = self._snap()
-        self.used: dict[str, float] = {"client": end["client"] - self.start["client"]}
-        self.per_worker: dict[str, list[float]] = {}
-        for k in ("postgres", *self.servers):
-            self.used[k] = sum(v - self.start[k].get(p, 0.0) for p, v in end[k].items())
-            if k in self.servers:
-                self.per_worker[k] = sorted((v - self.start[k].get(p, 0.0)
-                                             for p, v in end[k].items()), reverse=True)
-        busy = end["machine"] - self.start["machine"]
-        self.used["other"] = max(0.0, busy - sum(self.used.values()))
-
-
 @dataclass
 class Phase:
     name: str
@@ -354,41 +261,6 @@ class Phase:
         return self.count / self.elapsed if self.elapsed else 0.0
 
 
-@dataclass
-class Tally:
-    count: int = 0
-    requests: int = 0
-    walks: int = 0
-    latencies: list[float] = field(default_factory=list)
-
-
-def run_clients(work: list[Callable[[Tally], None]]) -> tuple[float, list[Tally]]:
-    """One callable per client thread, all released at once; (wall seconds, tallies)."""
-    barrier = threading.Barrier(len(work) + 1)
-    tallies = [Tally() for _ in work]
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work[i](tallies[i])
-        except BaseException as exc:
-            errors.append(exc)
-            traceback.print_exc()
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(work))]
-    for th in threads:
-        th.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    for th in threads:
-        th.join()
-    elapsed = time.perf_counter() - t0
-    if errors:
-        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
-    return elapsed, tallies
-
-
 def scan(body: bytes) -> tuple[int, str | None]:
     """(features, next href) of a page without parsing it all: the client's CPU is
     taken from the same two cores as the servers'. Checked against a full parse on
@@ -401,8 +273,8 @@ def scan(body: bytes) -> tuple[int, str | None]:
     return n, str(link["href"])
 
 
-def items_client(t: Target, conn: Http, start: str, seconds: float) -> Callable[[Tally], None]:
-    def go(tally: Tally) -> None:
+def items_client(t: Target, conn: common.Http, start: str, seconds: float) -> common.Client:
+    def go(tally: common.Tally) -> None:
         path = start
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
@@ -422,8 +294,8 @@ def items_client(t: Target, conn: Http, start: str, seconds: float) -> Callable[
     return go
 
 
-def item_client(t: Target, conn: Http, ids: list[str], seconds: float) -> Callable[[Tally], None]:
-    def go(tally: Tally) -> None:
+def item_client(t: Target, conn: common.Http, ids: list[str], seconds: float) -> common.Client:
+    def go(tally: common.Tally) -> None:
         deadline = time.perf_counter() + seconds
         k = 0
         while time.perf_counter() < deadline:
@@ -441,138 +313,26 @@ def item_client(t: Target, conn: Http, ids: list[str], seconds: float) -> Callab
     return go
 
 
-# --- spreading connections over the workers ------------------------------------------
-
-def _server_socket_inode(server_port: int, client_port: int) -> str | None:
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if (int(parts[1].rsplit(":", 1)[1], 16) == server_port
-                    and int(parts[2].rsplit(":", 1)[1], 16) == client_port):
-                return parts[9]
-    return None
+Work = Callable[[list[common.Http], float], list[common.Client]]  # (connections, seconds)
 
 
-def worker_of(server: common.Server, conn: Http) -> int | None:
-    """The gunicorn worker holding this keep-alive connection (read from /proc)."""
-    sock = conn.conn.sock
-    if sock is None:
-        return None
-    inode = _server_socket_inode(conn.port, sock.getsockname()[1])
-    if inode is None:
-        return None
-    target = f"socket:[{inode}]"
-    for pid in server.workers():
-        with contextlib.suppress(OSError):
-            fds = Path(f"/proc/{pid}/fd")
-            for fd in fds.iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) == target:
-                        return pid
-    return None
-
-
-def connect(t: Target, server: common.Server, n: int, probe: str,
-            balance: bool) -> tuple[list[Http], str]:
-    """``n`` keep-alive connections, spread evenly over the server's workers when
-    ``balance``: with --reuse-port the kernel hashes each connection to a worker, and
-    4 connections on 2 workers all land on one about 1 time in 8 (one GIL for all).
-    Connections the kernel put on a full worker are closed and made again."""
-    workers = server.workers()
-    quota = -(-n // max(1, len(workers)))
-    per: dict[int | None, int] = {}
-    conns: list[Http] = []
-    tries = 0
-    while len(conns) < n:
-        c = Http(t.base)
-        status, body = c.get(probe, t.headers)  # accepted by now: its worker holds it
-        if status != 200:
-            raise RuntimeError(f"{t.name}: GET {probe}: HTTP {status}: {body[:200]!r}")
-        w = worker_of(server, c) if balance else None
-        tries += 1
-        if balance and w is not None and per.get(w, 0) >= quota and tries < 20 * n:
-            c.close()
-            continue
-        per[w] = per.get(w, 0) + 1
-        conns.append(c)
-    spread = "+".join(str(v) for _, v in sorted(per.items(), key=lambda kv: -kv[1]))
-    return conns, spread if balance else "not balanced"
-
-
-def others_running() -> list[str]:
-    """Other test runs and benchmarks on the machine (not this process nor its parents)."""
-    mine = set()
-    pid = os.getpid()
-    while pid > 1:
-        mine.add(pid)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            pid = int(stat.rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode(errors="replace") for a in argv if a]
-        if any(os.path.basename(w).startswith("pytest") or
-               ("bench/" in w and w.endswith(".py")) for w in words[:4]):
-            found.append(f"{entry.name} {' '.join(words)[:80]}")
-    return found
-
-
-def quiet(name: str, wait: float, others_wait: float) -> str:
-    """Before a phase: wait (up to ``others_wait`` s) until no other pytest or bench/*.py
-    runs, then (up to ``wait`` s) for an idle second. Returns a warning or ''."""
-    note = ""
-    if others_wait > 0:
-        deadline = time.monotonic() + others_wait
-        found = others_running()
-        if found:
-            print(f"[{name.strip()}] waiting for other runs to end: {found}", file=sys.stderr)
-        while found and time.monotonic() < deadline:
-            time.sleep(10)
-            found = others_running()
-        if found:
-            note = f"other runs still going: {'; '.join(found)}"
-    if wait > 0 and not common.wait_quiet(wait):
-        note = (note + "; " if note else "") + f"machine still busy after {wait:.0f} s"
-    if note:
-        print(f"warning: {note}; starting {name.strip()} anyway (see the 'other' CPU column)",
-              file=sys.stderr)
-    return note
-
-
-Work = Callable[[list[Http]], list[Callable[[Tally], None]]]
+def connect(tgt: Target, server: common.Server, n: int, probe: str,
+            balance: bool) -> tuple[list[common.Http], str]:
+    """``common.connect`` with the target's headers (the project's probe needs the
+    token), its failures named after the target: there are two servers here."""
+    return common.connect(server, n, probe, balance, tgt.headers, tgt.name)
 
 
 def phase(name: str, tgt: Target, server: common.Server, servers: dict[str, common.Server],
           db: common.BenchDB, work: Work, probe: str, args: argparse.Namespace,
           notes: list[str]) -> Phase:
-    common.checkpoint(db.conninfo)
-    note = quiet(name, args.quiet_wait, args.others_wait)
-    if note:
-        notes.append(f"{name.strip()}: {note}")
+    common.settle(name, db, args.quiet_wait, args.others_wait, notes)
     # After the wait: gunicorn closes a keep-alive connection idle for 2 s.
     conns, spread = connect(tgt, server, args.clients, probe, not args.no_balance)
-    try:
-        with CpuMeter(servers, db.name) as cpu:
-            elapsed, tallies = run_clients(work(conns))
-    finally:
-        for c in conns:
-            c.close()
-    ph = Phase(name, tgt.name, sum(t.count for t in tallies),
-               sum(t.requests for t in tallies), elapsed,
-               [x for t in tallies for x in t.latencies], cpu.used,
-               cpu.per_worker.get(tgt.name, []), sum(t.walks for t in tallies),
+    elapsed, tally, cpu = common.measure(conns, lambda seconds: work(conns, seconds),
+                                         args.seconds, 0, servers, db.name)
+    ph = Phase(name, tgt.name, tally.count, tally.requests, elapsed, tally.latencies, cpu.used,
+               cpu.per_worker.get(tgt.name, []), tally.walks,
                sum(c.reconnects for c in conns), spread)
     print(f"  {name:34} {ph.rate:12,.0f} /s  ({ph.count:,} in {ph.elapsed:.1f} s, "
           f"connections per worker {spread})", file=sys.stderr)
@@ -663,7 +423,7 @@ def serve_pygeoapi(db: common.BenchDB, workers: int, threads: int, bbox: list[fl
                 if proc.poll() is not None:
                     raise RuntimeError(f"pygeoapi exited ({proc.returncode}):\n{server.log_tail()}")
                 try:
-                    c = Http(server.url)
+                    c = common.Http(server.url)
                     status, _ = c.get(f"/collections/{COLLECTION}?f=json", {})
                     c.close()
                     if status == 200 and server.workers():
@@ -682,24 +442,6 @@ def serve_pygeoapi(db: common.BenchDB, workers: int, threads: int, bbox: list[fl
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=10)
-
-
-def code_state() -> str:
-    """HEAD, and a digest of the OGC API sources (they may hold uncommitted work), so a
-    figure can be tied to the code it measured."""
-    import hashlib
-
-    files = sorted(common.ROOT.glob("server/ogc/*.py"))
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=common.ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "server/ogc"],
-                               cwd=common.ROOT, capture_output=True, text=True,
-                               check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"server/ogc sha256 {digest}"
-    return f"HEAD {head}{' + uncommitted server/ogc' if dirty else ''}; server/ogc sha256 {digest}"
 
 
 def pygeoapi_version() -> str:
@@ -827,24 +569,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=30.0, help="duration of each timed phase")
     p.add_argument("--warmup", type=float, default=3.0,
                    help="untimed load on each server before its phases (seconds)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
-    p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    p.add_argument("--no-balance", action="store_true",
-                   help="leave the connections where the kernel puts them (see bench/README.md)")
-    p.add_argument("--quiet-wait", type=float, default=60.0, metavar="SECS",
-                   help="before each phase, wait up to SECS for an idle machine (0: don't)")
-    p.add_argument("--others-wait", type=float, default=1200.0, metavar="SECS",
-                   help="before each phase, wait up to SECS while another pytest or bench/*.py "
-                        "runs (0: don't)")
+    common.add_phase_options(p, "gunicorn workers of each server")
     p.add_argument("--profile", type=int, default=0, metavar="PAGES",
                    help="afterwards, cProfile PAGES items pages and 10 x PAGES single items "
                         "of the project in-process, and EXPLAIN ANALYZE a page's query")
     p.add_argument("--profile-top", type=int, default=25)
-    p.add_argument("--seed", type=int, default=42, help="demo data seed")
-    p.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    p.add_argument("--reuse-db", metavar="NAME",
-                   help="measure in the database an earlier --keep-db run left (no load; "
-                        "the bench table is made again; the database is kept)")
+    common.add_database_options(p, "(no load; the bench table is made again; the database "
+                                   "is kept)")
     args = p.parse_args(argv)
     if args.catches < 1 or args.clients < 1 or not 1 <= args.limit <= 10_000:
         p.error("need --catches >= 1, --clients >= 1, 1 <= --limit <= 10000")
@@ -855,14 +586,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     t_setup = time.perf_counter()
     notes: list[str] = []
-    code = code_state()
-    with database(args) as db:
+    code = common.code_state(*SOURCES)
+    with common.database(args.keep_db, args.reuse_db) as db:
         if args.reuse_db:
             world = describe_world(db)
         else:
             # The load is not timed, but it takes both cores for minutes: not in the
             # middle of somebody else's test run or benchmark either.
-            quiet("load", 0, args.others_wait)
+            common.quiet("load", 0, args.others_wait)
             print(f"loading {args.catches:,} demo catches, building the rollup ...",
                   file=sys.stderr)
             world = load_world(db, args.catches, args.seed)
@@ -908,33 +639,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                         tgt.headers["Authorization"] = f"Bearer {login_staff(ours_srv.url)}"
                     starts = [pages[i * len(pages) // args.clients] for i in range(args.clients)]
 
-                    def walks(conns: list[Http], seconds: float, tgt: Target = tgt,
-                              starts: list[str] = starts) -> list[Callable[[Tally], None]]:
+                    def walks(conns: list[common.Http], seconds: float, tgt: Target = tgt,
+                              starts: list[str] = starts) -> list[common.Client]:
                         return [items_client(tgt, c, s, seconds)
                                 for c, s in zip(conns, starts, strict=True)]
 
-                    def singles(conns: list[Http], seconds: float,
-                                tgt: Target = tgt) -> list[Callable[[Tally], None]]:
+                    def singles(conns: list[common.Http], seconds: float,
+                                tgt: Target = tgt) -> list[common.Client]:
                         return [item_client(tgt, c, order[i::args.clients], seconds)
                                 for i, c in enumerate(conns)]
 
                     if args.warmup > 0:  # every worker: pygeoapi reflects the table per process
                         conns, _ = connect(tgt, srv, args.clients, probe, not args.no_balance)
-                        run_clients(walks(conns, args.warmup / 2))
-                        run_clients(singles(conns, args.warmup / 2))
+                        common.run_clients(walks(conns, args.warmup / 2))
+                        common.run_clients(singles(conns, args.warmup / 2))
                         for c in conns:
                             c.close()
                     phases.append(phase(f"items?limit={args.limit} {tgt.name}", tgt, srv,
-                                        servers, db, partial(walks, seconds=args.seconds),
-                                        probe, args, notes))
+                                        servers, db, walks, probe, args, notes))
                     phases.append(phase(f"items/{{id}} {tgt.name}", tgt, srv, servers, db,
-                                        partial(singles, seconds=args.seconds),
-                                        probe, args, notes))
+                                        singles, probe, args, notes))
                 rss = {name: [common.vm_hwm_mb(p) for p in sorted(s.workers_seen)]
                        for name, s in servers.items()}
 
-        if code_state() != code:
-            notes.append(f"server/ogc changed during the run (now {code_state()})")
+        now = common.code_state(*SOURCES)
+        if now != code:
+            notes.append(f"server/ogc changed during the run (now {now})")
         report(args, version, code, db, world, setup_s, mat_s, scope_cells, below, len(ours_pages),
                len(py_pages), same, check, phases, rss, notes)
         if args.profile:
