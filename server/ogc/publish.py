@@ -71,9 +71,6 @@ class Scope:
     def params(self) -> dict[str, Any]:
         return {"scope_orgs": list(self.org_ids or ()), "scope_authority": self.region_of}
 
-    def sees(self, org_id: uuid.UUID) -> bool:
-        """Whether a slice of this organization may change what the audience sees."""
-        return self.org_ids is None or self.region_of is not None or org_id in self.org_ids
 
 
 def _number(total: str) -> str:
@@ -190,16 +187,21 @@ def publish(sess: Session, authority_id: uuid.UUID | None, scope: Scope, min_ves
     return version
 
 
-def publish_all(sess: Session, min_vessels: int, months: Iterable[date] | None = None,
-                adding: uuid.UUID | None = None, platform: bool = False) -> dict[uuid.UUID, int]:
-    """Republish every published audience (and ``adding``, an authority, or the platform's
-    view when ``platform``), these months or all, suppressed together. Returns each
-    audience's new version. Flushes, does not commit."""
+def publish_all(sess: Session, min_vessels: int,
+                months: Iterable[date] | None = None) -> dict[uuid.UUID, int]:
+    """Republish every audience (the platform's view and every authority's, read yet or
+    not, so what one shows never depends on who has looked), these months or all of them,
+    suppressed together. An audience never published, or published with another
+    threshold, makes it all months. Returns each audience's new version. Flushes, does
+    not commit."""
     _lock(sess)
     _fill_geojson(sess)
-    ids = [r[0] for r in sess.execute(text("SELECT authority_id FROM ogc_audience"))]
-    wanted: list[uuid.UUID | None] = list(dict.fromkeys(
-        [*ids, *([adding] if adding is not None else []), *([None] if platform else [])]))
+    wanted: list[uuid.UUID | None] = [None, *sess.scalars(text(
+        "SELECT id FROM authority ORDER BY id"))]
+    published: dict[uuid.UUID | None, int] = dict(sess.execute(text(
+        "SELECT authority_id, min_vessels FROM ogc_audience")).all())
+    if any(published.get(a) != min_vessels for a in wanted):
+        months = None
     scopes: dict[uuid.UUID | None, Scope] = {}
     for authority_id in wanted:
         scope = scope_of(sess, authority_id)
@@ -235,8 +237,7 @@ def ensure(sess: Session, authority_id: uuid.UUID | None, min_vessels: int) -> P
     if row is not None and row[0] == min_vessels:
         version = int(row[1])
     else:
-        version = publish_all(sess, min_vessels, adding=authority_id,
-                              platform=authority_id is None)[audience]
+        version = publish_all(sess, min_vessels)[audience]
     sess.commit()
     return Published(audience, version)
 

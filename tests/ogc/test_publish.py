@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server.ogc import publish
 from server.rollup import run as rollup
 from tests.conftest import Api, Factory
-from tests.ogc.conftest import World, c, log
+from tests.ogc.conftest import World, _add_staff, c, log
 from tests.ogc.test_api import CELLS, SPECIES, by_id, features
 from tests.ogc.test_rollup import _fleet, catch_up
 from tests.reports.helpers import make_authority
@@ -211,10 +211,7 @@ def test_one_office_minus_another_never_gives_away_a_small_cooperative(factory: 
     rollup.refresh(db, org_ids=[coop_c.org.id, coop_d.org.id])
     admin, staff_c, office_c = make_authority(factory, [coop_c])
     _, _, office_cd = make_authority(factory, [coop_c, coop_d], admin=admin)
-    r = admin.api.post(f"/api/v1/authorities/{office_cd}/staff",
-                       {"member_id": str(staff_c.member.id)})
-    assert r.status_code == 201
-    staff = factory.login(staff_c.member)  # roles are read at login
+    staff = _add_staff(factory, admin, office_cd, staff_c).api
     fid = f"{cell}:{m1:%Y-%m}"
     seen_c = fid in by_id(features(staff, f"{CELLS}/items", limit=10000, authority=office_c))
     seen_cd = fid in by_id(features(staff, f"{CELLS}/items", limit=10000,
