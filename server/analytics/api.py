@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -216,7 +217,7 @@ class MyTiles(MethodView):
 
 # --- signed catch-history statements -----------------------------------------------------
 
-def _signing_key() -> Any:
+def _signing_key() -> Ed25519PrivateKey:
     configured = current_app.config.get("STATEMENT_KEY_FILE")
     path = Path(configured) if configured else localdb.state_dir() / "statement-key.pem"
     return statement.signing_key(path)

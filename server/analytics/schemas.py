@@ -6,9 +6,10 @@ import re
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, fields, validates_schema
+from marshmallow import Schema, fields
 
-from server.errors import invalid, invalid_field
+from server.catalog.schemas import species_code
+from server.errors import invalid
 
 MAX_MONTHS = 60  # five years a request: enough for trends, bounded work
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -35,33 +36,16 @@ class WindowQuery(Schema):
         "description": "Last month, YYYY-MM, included (default: this month).",
         "type": "string", "example": "2026-12"})
 
-    @validates_schema
-    def _order(self, data: dict[str, Any], **_: Any) -> None:
-        first, last = data.get("from_"), data.get("to")
-        if first is not None and last is not None:
-            if last < first:
-                raise invalid_field("to", "period_inverted")
-            if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_MONTHS:
-                raise invalid_field("from", "window_too_long", max=MAX_MONTHS)
-
 
 class FisherQuery(WindowQuery):
     org_id = fields.UUID(load_default=None, metadata={
         "description": "Only this cooperative (default: every cooperative you fish in)."})
 
 
-_SPECIES = re.compile(r"^[A-Z]{3}$")
-
-
-def _species(value: str) -> None:
-    if not _SPECIES.match(value):
-        raise invalid("invalid_code")
-
-
 class MapQuery(Schema):
     month = MonthField(load_default=None, metadata={
         "description": "YYYY-MM (default: this month).", "type": "string", "example": "2026-11"})
-    species = fields.String(load_default=None, validate=_species, metadata={
+    species = fields.String(load_default=None, validate=species_code, metadata={
         "description": "Only this species (ASFIS code); default: all species together."})
 
 

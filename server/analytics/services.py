@@ -98,7 +98,7 @@ def fisher(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID], w: Win
             "month": _month(month), "landed_kg": round(m["landed_kg"], 3), "trips": n_trips,
             "zero_catch_trips": int(t[2]) if t else 0,
             "sea_hours": _money(t[3]) if t else 0.0, "sea_days": int(t[4]) if t else 0,
-            "income_mxn": _money(Decimal(str(m["income_mxn"]))), "costs_mxn": round(costs, 2),
+            "income_mxn": round(m["income_mxn"], 2), "costs_mxn": round(costs, 2),
             "net_mxn": round(m["income_mxn"] - costs, 2),
             "kg_per_trip": _ratio(m["landed_kg"], n_trips)})
     gears = []

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from exports import statement
 from server.analytics.services import Window
+from server.analytics.stats import SEA_DAYS
 from server.db import new_id
 from server.ogc.models import ROLLUP_TZ
 
@@ -65,11 +66,7 @@ def build(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID], w: Wind
         GROUP BY 1, 2, 3 ORDER BY 1"""), p).all()
     trips, days = sess.execute(text(f"""
         SELECT count(*),
-               (SELECT count(DISTINCT d) FROM trip u,
-                       generate_series((u.departed_at AT TIME ZONE :tz)::date,
-                                       (greatest(coalesce(u.returned_at, u.departed_at),
-                                                 u.departed_at) AT TIME ZONE :tz)::date,
-                                       interval '1 day') AS d
+               (SELECT count(DISTINCT d) FROM trip u, {SEA_DAYS} AS d
                 WHERE u.member_id = :m AND u.org_id = ANY(CAST(:orgs AS uuid[]))
                   AND u.status = 'active' AND {in_window.format(col="u.departed_at")})
         FROM trip t

@@ -27,6 +27,12 @@ _IN_MONTH = """
       AND {month_of} = :month
 """
 
+# The local calendar days trip ``u`` was at sea (a trip not back yet: its departure day).
+# greatest() skips a NULL return time.
+SEA_DAYS = """generate_series((u.departed_at AT TIME ZONE :tz)::date,
+                              (greatest(u.returned_at, u.departed_at) AT TIME ZONE :tz)::date,
+                              interval '1 day')"""
+
 _SPECIES = f"""
     INSERT INTO stat_species (org_id, month, member_id, vessel_id, species_code, gear_code,
                               landed_kg, live_kg, catches, value_mxn, priced_kg)
@@ -51,10 +57,7 @@ _TRIPS = f"""
            count(*) FILTER (WHERE t.returned_at > t.departed_at),
            coalesce(round(sum(extract(epoch FROM t.returned_at - t.departed_at) / 3600)
                           FILTER (WHERE t.returned_at > t.departed_at), 2), 0),
-           (SELECT count(DISTINCT d) FROM trip u,
-                   generate_series((u.departed_at AT TIME ZONE :tz)::date,
-                                   (coalesce(greatest(u.returned_at, u.departed_at), u.departed_at)
-                                    AT TIME ZONE :tz)::date, interval '1 day') AS d
+           (SELECT count(DISTINCT d) FROM trip u, {SEA_DAYS} AS d
             WHERE u.org_id = t.org_id AND u.id = ANY(array_agg(t.id))),
            coalesce((SELECT sum((x->>'amount')::numeric) FROM trip u,
                             jsonb_array_elements(u.costs) AS x

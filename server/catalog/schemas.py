@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server.catalog.models import ZoneKind
-from server.errors import Coded
+from server.errors import Coded, invalid
 
 UPLOADABLE_KINDS = [k.value for k in ZoneKind if k not in (ZoneKind.land,)]
+_SPECIES_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def species_code(value: str) -> None:
+    """An ASFIS 3-alpha code, as every schema that takes one checks it. Not
+    validate.Regexp: its English message has no code, so it would reach Spanish-speaking
+    users untranslated."""
+    if not _SPECIES_CODE.match(value):
+        raise invalid("invalid_code")
 
 
 class SpeciesSchema(Schema):

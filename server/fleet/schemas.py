@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate, validates_schema
 
-from server.errors import invalid, invalid_field
-
-_SPECIES_CODE = re.compile(r"^[A-Z]{3}$")
-
-
-def _species_code(value: str) -> None:
-    # Not validate.Regexp: its English message has no code, so it would reach
-    # Spanish-speaking users untranslated.
-    if not _SPECIES_CODE.match(value):
-        raise invalid("invalid_code")
+from server.catalog.schemas import species_code
+from server.errors import invalid_field
 
 
 class Number(fields.Decimal):
@@ -58,7 +49,7 @@ class PermitSchema(Schema):
     number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     kind = fields.String(load_default="commercial", validate=validate.OneOf(
         ["commercial", "concession", "development", "sport", "other"]))
-    species_codes = fields.List(fields.String(validate=_species_code),
+    species_codes = fields.List(fields.String(validate=species_code),
                                 load_default=list)
     gear_codes = fields.List(fields.String(validate=validate.Length(min=2, max=8)),
                              load_default=list)
