@@ -27,6 +27,7 @@ from server.consent.schemas import (
 )
 from server.members import auth
 from server.members.models import Role
+from server.pages import split_page
 
 blp = Blueprint("consent", __name__, url_prefix="/api/v1",
                 description="Members' consent to pooled uses of their data, and its audit.")
@@ -84,8 +85,7 @@ class MyHistory(MethodView):
             q = q.where(ConsentEvent.id < query["before"])
         rows = list(db.session().scalars(q.order_by(ConsentEvent.id.desc())
                                          .limit(query["limit"] + 1)))
-        more = len(rows) > query["limit"]
-        rows = rows[:query["limit"]]
+        rows, more = split_page(rows, query["limit"])
         return {"events": rows, "next_before": rows[-1].id if more else None}
 
 

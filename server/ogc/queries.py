@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from server.ogc.collections import CATCH_CELLS, COLLECTIONS, Collection
 from server.ogc.params import ItemsQuery, Key
 from server.ogc.publish import Published
+from server.pages import split_page
 
 __all__ = ["COLLECTIONS", "Collection", "Extent", "Page", "extent", "items", "one"]
 
@@ -70,10 +71,9 @@ def items(sess: Session, coll: Collection, pub: Published, q: ItemsQuery) -> Pag
     rows = sess.execute(text(f"""
         SELECT f.feature, {_KEY} FROM ogc_feature f WHERE {" AND ".join(where)}
         ORDER BY {_KEY} LIMIT :limit"""), p | {"limit": q.limit + 1}).all()
-    more = len(rows) > q.limit
-    rows = rows[:q.limit]
-    last = Key(rows[-1][1], rows[-1][2], rows[-1][3] or None) if rows else None
-    return Page(",".join([r[0] for r in rows]), len(rows), last, more)
+    page, more = split_page(rows, q.limit)
+    last = Key(page[-1][1], page[-1][2], page[-1][3] or None) if page else None
+    return Page(",".join([r[0] for r in page]), len(page), last, more)
 
 
 def one(sess: Session, coll: Collection, pub: Published, key: Key) -> str | None:
