@@ -31,12 +31,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from server import api, db, errors, http, i18n
     from server.analytics import messages as analytics_messages
     from server.consent import messages as consent_messages
+    from server.market import messages as market_messages
     from server.reports import messages as report_messages
 
     i18n.register(geo.messages.MESSAGES)
     i18n.register(report_messages.MESSAGES)
     i18n.register(consent_messages.MESSAGES)
     i18n.register(analytics_messages.MESSAGES)
+    i18n.register(market_messages.MESSAGES)
     db.init_app(app, app.config["DATABASE_URL"])
     http.init_app(app)
     api.init_app(app)

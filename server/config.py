@@ -50,6 +50,17 @@ DEFAULTS: dict[str, Any] = {
     # use. None: .cardumen/statement-key.pem (CARDUMEN_HOME). Keep it: statements signed
     # with a lost key can no longer be verified against the published key set.
     "STATEMENT_KEY_FILE": None,
+    # Marketplace (issue 5). A placed order the seller has not accepted in this many
+    # hours expires, and an accepted one not completed in this many days; their stock
+    # returns to the listing.
+    "MARKET_ACCEPT_HOURS": 24.0,
+    "MARKET_COMPLETE_DAYS": 7.0,
+    # Cooperatives' ratings are shown pooled, from this many on (never below 3).
+    "MARKET_MIN_RATINGS": 3,
+    "MARKET_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
+    "MARKET_MAX_PHOTOS": 6,
+    # The address printed in lots' QR codes (https://example.org); None: the request's host.
+    "PUBLIC_URL": None,
 }
 
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}

@@ -28,6 +28,7 @@ class Runtime:
     store: ArtifactStore
     push_policy: Any  # server.reports.delivery.PushPolicy
     allow_loopback_http: bool
+    market_deadlines: Any  # server.market.orders.Deadlines
 
 
 _RUNTIME: Runtime | None = None
@@ -46,6 +47,7 @@ def artifact_store(cfg: dict[str, Any]) -> ArtifactStore:
 
 def configure(cfg: dict[str, Any]) -> Runtime:
     """Set the process's job runtime from a loaded configuration."""
+    from server.market.orders import deadlines
     from server.reports.delivery import PushPolicy
 
     global _RUNTIME
@@ -57,6 +59,7 @@ def configure(cfg: dict[str, Any]) -> Runtime:
                                backoff_base=float(cfg["PUSH_BACKOFF_BASE"]),
                                max_attempts=int(cfg["PUSH_MAX_ATTEMPTS"])),
         allow_loopback_http=bool(cfg["ALLOW_LOOPBACK_HTTP"]),
+        market_deadlines=deadlines(cfg),
     )
     return _RUNTIME
 
@@ -68,6 +71,7 @@ def runtime() -> Runtime:
 
 
 def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:
+    from server.market import tasks as market_tasks
     from server.ogc import tasks as ogc_tasks
     from server.reports import tasks as report_tasks
 
@@ -78,4 +82,6 @@ def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.A
         app.task(name="reports.tick", queue="reports", pass_context=False)(report_tasks.tick))
     app.add_tasks_from(ogc_tasks.bp, namespace="ogc")
     app.periodic(cron=ogc_tasks.CRON, periodic_id="ogc-refresh-cells")(ogc_tasks.refresh_cells)
+    app.add_tasks_from(market_tasks.bp, namespace="market")
+    app.periodic(cron=market_tasks.CRON, periodic_id="market-expire")(market_tasks.expire)
     return app

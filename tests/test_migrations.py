@@ -34,6 +34,8 @@ EXPECTED_TABLES = {
     "h3_cell", "ogc_cell", "ogc_cell_species", "ogc_watermark",
     "ogc_audience", "ogc_feature", "ogc_publish_queue", "consent", "consent_event",
     "stat_species", "stat_trip", "stat_cell", "stat_slice", "stat_zone",
+    "listing", "listing_catch", "listing_price", "listing_photo", "market_order",
+    "market_order_event", "coop_rating", "saved_search", "notification",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",
@@ -114,7 +116,9 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname = 'zone_pieces'") == 1
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch_change'") == 9
         assert _scalar(url, "SELECT to_regclass('change_seq')::text") == "change_seq"
-        assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 4
+        assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 6
+        # Spanish without accents: what the marketplace's (and the forum's) search uses.
+        assert _scalar(url, "SELECT cardumen_unaccent('Camarón Róbalo')") == "Camaron Robalo"
 
         mig.downgrade(url, "base")
         assert _tables(url) == POSTGIS_TABLES | {"alembic_version"}
@@ -125,6 +129,7 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%'") == 0
         assert _scalar(url, "SELECT count(*) FROM pg_statistic_ext "
                             "WHERE stxname = 'catch_month_species'") == 0
+        assert _scalar(url, "SELECT count(*) FROM pg_ts_config WHERE cfgname = 'cardumen_es'") == 0
 
         mig.upgrade(url)
         assert _tables(url) == EXPECTED_TABLES | POSTGIS_TABLES | {"alembic_version"}

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 TENANT_KEY = "org_id"
 # The large, per-organization tables: listed by hand so that one losing org_id
 # (and so dropping out of any discovered list) fails here.
-LARGE_TABLES = ("trip", "catch", "landing", "vessel", "permit", "trip_revision")
+LARGE_TABLES = ("trip", "catch", "landing", "vessel", "permit", "trip_revision", "listing",
+                "market_order")
 # Shared by every organization (Citus reference tables): no org_id.
 REFERENCE_TABLES = ("member", "species", "gear", "port", "zone")
 

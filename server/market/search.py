@@ -1,0 +1,182 @@
+"""Finding listings, and telling saved searches about new ones, with one predicate.
+
+Each criterion is one SQL condition on the listing ``l``. A search fills it with
+its query parameters (only the criteria it has, so the planner sees plain
+conditions and uses the spatial and text indexes); a saved search fills it with
+its own columns, each condition true when the column is NULL. So a saved search
+is told of exactly the new listings the same search would find.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.market.models import TEXT_SEARCH_CONFIG, Listing, ListingStatus, SavedSearch
+from server.notifications import services as notifications
+from server.pages import keyset_encode, keyset_typed, split_page
+
+NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+# (criterion, condition); {v} is the criterion's value, {currency} and {near} the others'.
+CRITERIA: list[tuple[str, str]] = [
+    # Words (either stemming), or a near miss of the whole query in the title and keywords.
+    ("q", f"(l.search @@ websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', {{v}}) "
+          "OR l.search @@ websearch_to_tsquery('spanish', {v}) "
+          "OR l.plain %>> lower(cardumen_unaccent({v})))"),
+    ("kind", "l.kind = {v}"),
+    ("category", "l.category = {v}"),
+    ("species_code", "l.species_code = {v}"),
+    ("presentation", "l.presentation = {v}"),
+    ("preservation", "l.preservation = {v}"),
+    ("min_price", "l.currency = {currency} AND l.unit_price >= {v}"),
+    ("max_price", "l.currency = {currency} AND l.unit_price <= {v}"),
+    ("radius_m", "ST_DWithin(l.location, {near}, {v}, false)"),
+    ("bbox", "ST_Intersects(l.location::geometry, {v})"),
+    ("seller_org_id", "l.org_id = {v}"),
+]
+LIVE = ("l.status = 'active' AND l.available_until > now() "
+        "AND l.quantity > l.reserved + l.sold")
+
+CARD = """
+    l.org_id, l.id, l.short_code, l.kind, l.category, l.title, l.description, l.species_code,
+    sp.name_es AS species_es, sp.name_en AS species_en, sp.scientific_name,
+    l.presentation, l.preservation, l.unit, l.quantity - l.reserved - l.sold AS available,
+    l.quantity, l.sold, l.unit_price, l.currency, l.port_id, pt.name AS port_name,
+    ST_X(l.location::geometry) AS lon, ST_Y(l.location::geometry) AS lat,
+    l.delivery_area IS NOT NULL AS delivers, l.available_from, l.available_until, l.fresh_at,
+    l.status, l.seller_id, o.name AS org_name, l.created_at, l.updated_at,
+    EXISTS (SELECT 1 FROM listing_catch lc
+            WHERE lc.org_id = l.org_id AND lc.listing_id = l.id AND lc.quantity > 0) AS traced,
+    ARRAY(SELECT ph.id FROM listing_photo ph WHERE ph.org_id = l.org_id AND ph.listing_id = l.id
+          ORDER BY ph.created_at, ph.id) AS photos"""
+CARD_FROM = """
+    FROM listing l JOIN organization o ON o.id = l.org_id
+    LEFT JOIN species sp ON sp.code = l.species_code
+    LEFT JOIN port pt ON pt.id = l.port_id"""
+
+# Sort: (ORDER BY, keyset comparison with the last row's key, key parsers).
+SORTS: dict[str, tuple[str, str, tuple[Any, ...]]] = {
+    "distance": (f"l.location <-> {NEAR}, l.id", f"(l.location <-> {NEAR}, l.id) > (:k0, :k1)",
+                 (float, uuid.UUID)),
+    "price": ("l.unit_price, l.id", "(l.unit_price, l.id) > (:k0, :k1)", (Decimal, uuid.UUID)),
+    "-price": ("l.unit_price DESC, l.id DESC", "(l.unit_price, l.id) < (:k0, :k1)",
+               (Decimal, uuid.UUID)),
+    "freshness": ("l.fresh_at DESC, l.id DESC", "(l.fresh_at, l.id) < (:k0, :k1)",
+                  (datetime.fromisoformat, uuid.UUID)),
+}
+
+
+def _values(c: Mapping[str, Any]) -> dict[str, Any]:
+    """Criteria as the columns of a saved search (radius in metres, bbox a polygon)."""
+    v = {k: c.get(k) for k in ("q", "kind", "category", "species_code", "presentation",
+                               "preservation", "min_price", "max_price")}
+    v["currency"] = c.get("currency") or "MXN"
+    v["seller_org_id"] = c.get("org_id")
+    v["radius_m"] = c["radius_km"] * 1000.0 if c.get("radius_km") is not None else None
+    v["bbox"] = c.get("bbox")
+    v["lon"], v["lat"] = c.get("lon"), c.get("lat")
+    return v
+
+
+def where_params(c: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The conditions and bind parameters of a search's criteria."""
+    v = _values(c)
+    conds, params = [], {"currency": v["currency"], "lon": v["lon"], "lat": v["lat"]}
+    for name, cond in CRITERIA:
+        if v[name] is None:
+            continue
+        if name == "bbox":
+            ref = "ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)"
+            params.update(zip(("bx0", "by0", "bx1", "by1"), v["bbox"], strict=True))
+        else:
+            ref = f":{name}"
+            params[name] = v[name]
+        conds.append(cond.format(v=ref, currency=":currency", near=NEAR))
+    return conds, params
+
+
+def saved_predicate() -> str:
+    """The same criteria against a saved search ``s``."""
+    conds = []
+    for name, cond in CRITERIA:
+        col = f"s.{name}"
+        conds.append(f"({col} IS NULL OR ({cond.format(v=col, currency='s.currency', near='s.near')}))")
+    return " AND ".join(conds)
+
+
+def search(sess: Session, c: Mapping[str, Any]) -> dict[str, Any]:
+    conds, params = where_params(c)
+    sort = c.get("sort") or ("distance" if c.get("lon") is not None else "freshness")
+    order, after, parsers = SORTS[sort]
+    if c.get("after"):
+        k = keyset_typed(c["after"], *parsers)
+        params["k0"], params["k1"] = k
+        conds.append(after)
+    point = c.get("lon") is not None
+    extra = ""
+    if point:
+        extra = (f", l.location <-> {NEAR} AS distance_m, "
+                 f"coalesce(ST_Intersects(l.delivery_area, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)),"
+                 " false) AS delivers_here")
+    params["limit"] = c["limit"] + 1
+    sql = (f"SELECT {CARD}{extra} {CARD_FROM} WHERE {LIVE} "
+           + "".join(f" AND {x}" for x in conds) + f" ORDER BY {order} LIMIT :limit")
+    rows, more = split_page(sess.execute(text(sql), params).mappings().all(), c["limit"])
+    items = [dict(r) for r in rows]
+    nxt = None
+    if more and items:
+        last = items[-1]
+        key = {"distance": last.get("distance_m"), "price": last["unit_price"],
+               "-price": last["unit_price"], "freshness": last["fresh_at"]}[sort]
+        nxt = keyset_encode(key if not isinstance(key, datetime) else key.isoformat(), last["id"])
+    return {"items": items, "sort": sort, "next_cursor": nxt}
+
+
+def card(sess: Session, listing_id: uuid.UUID) -> dict[str, Any] | None:
+    row = sess.execute(text(f"SELECT {CARD} {CARD_FROM} WHERE l.id = :id"),
+                       {"id": listing_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def notify_matches(sess: Session, listing: Listing) -> int:
+    """Tell every saved search (but the seller's own) that matches this new listing."""
+    if listing.status != ListingStatus.active:
+        return 0
+    rows = sess.execute(text(f"""
+        SELECT s.id, s.member_id, s.name FROM saved_search s, listing l
+        WHERE l.org_id = :org AND l.id = :id AND s.member_id <> l.seller_id
+          AND {saved_predicate()}"""), {"org": listing.org_id, "id": listing.id}).all()
+    for sid, member, name in rows:
+        notifications.notify(sess, member, "market.listing_matched", saved_search_id=sid,
+                             saved_search=name, listing_id=listing.id, title=listing.title,
+                             unit_price=float(listing.unit_price), currency=listing.currency,
+                             unit=listing.unit, short_code=listing.short_code)
+    return len(rows)
+
+
+MAX_SAVED = 20
+
+
+def save(sess: Session, member_id: uuid.UUID, c: Mapping[str, Any]) -> SavedSearch:
+    v = _values(c)
+    near = None
+    if v["lon"] is not None:
+        near = f"SRID=4326;POINT({v['lon']!r} {v['lat']!r})"
+    bbox = None
+    if v["bbox"] is not None:
+        x0, y0, x1, y1 = v["bbox"]
+        bbox = f"SRID=4326;POLYGON(({x0!r} {y0!r},{x1!r} {y0!r},{x1!r} {y1!r},{x0!r} {y1!r},{x0!r} {y0!r}))"
+    s = SavedSearch(member_id=member_id, name=c["name"], q=v["q"], kind=v["kind"],
+                    category=v["category"], species_code=v["species_code"],
+                    presentation=v["presentation"], preservation=v["preservation"],
+                    min_price=v["min_price"], max_price=v["max_price"], currency=v["currency"],
+                    near=near, radius_m=v["radius_m"], bbox=bbox, seller_org_id=v["seller_org_id"])
+    sess.add(s)
+    sess.flush()
+    return s

@@ -1,0 +1,1 @@
+"""A member's in-app notification feed (marketplace matches and orders, forum replies)."""

@@ -1,0 +1,38 @@
+"""How each kind of notification reads, in Spanish and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "market.listing_matched": {
+        "es": "Nuevo anuncio para su búsqueda «{saved_search}»: {title} a {unit_price} {currency}/{unit}.",
+        "en": "New listing for your search “{saved_search}”: {title} at {unit_price} {currency}/{unit}."},
+    "market.order_placed": {
+        "es": "Nuevo pedido de {quantity} {unit} de «{title}».",
+        "en": "New order of {quantity} {unit} of “{title}”."},
+    "market.order_status": {
+        "es": "Su pedido pasó a {status}.", "en": "Your order is now {status}."},
+}
+
+STATUS: dict[str, dict[str, str]] = {
+    "accepted": {"es": "aceptado", "en": "accepted"},
+    "rejected": {"es": "rechazado", "en": "rejected"},
+    "ready": {"es": "listo para entregar", "en": "ready"},
+    "completed": {"es": "completado", "en": "completed"},
+    "cancelled": {"es": "cancelado", "en": "cancelled"},
+    "expired": {"es": "vencido", "en": "expired"},
+}
+
+
+def text_of(kind: str, data: dict[str, Any], lang: str) -> str:
+    template = TEXTS.get(kind, {}).get(lang)
+    if template is None:
+        return kind
+    values = dict(data)
+    if "status" in values:
+        values["status"] = STATUS.get(values["status"], {}).get(lang, values["status"])
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return kind
