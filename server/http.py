@@ -24,7 +24,8 @@ from server.errors import ApiError, FieldError
 BODY_ERROR = "cardumen.body_error"
 GZIP_WIRE_BYTES = "cardumen.gzip_wire_bytes"
 _JSON_TYPES = ("application/json", "application/geo+json", "application/merge-patch+json")
-_OTHER_BODY_TYPES = ("multipart/form-data",)
+# Images: listing photos are posted as the raw file (server/market/photos.py decodes them).
+_OTHER_BODY_TYPES = ("multipart/form-data", "image/jpeg", "image/png", "image/webp")
 # PostgreSQL text and jsonb cannot hold U+0000: refuse it at the door rather
 # than fail (500) at INSERT time. An escaped backslash before "u0000" is text.
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")

@@ -163,7 +163,7 @@ def _keywords(sess: Session, data: dict[str, Any], port: Port | None) -> str:
         sp = sess.get(Species, data["species_code"])
         if sp is None or not sp.active:
             raise ApiError(422, "validation_error", errors=[FieldError(
-                "species_code", "species_unknown", {"code": data["species_code"]})])
+                "species_code", "species_unknown", {"species": data["species_code"]})])
         words += [sp.name_es, sp.name_en, sp.scientific_name, sp.code]
     for key in ("category", "presentation", "preservation"):
         if data.get(key):

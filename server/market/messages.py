@@ -5,8 +5,8 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "currency_unknown": {"en": "Not an ISO 4217 currency code.",
                          "es": "No es un código de moneda ISO 4217."},
-    "species_unknown": {"en": "No species {code} in the catalog.",
-                        "es": "No existe la especie {code} en el catálogo."},
+    "species_unknown": {"en": "No species {species} in the catalog.",
+                        "es": "No existe la especie {species} en el catálogo."},
     "port_unknown": {"en": "No port {id}.", "es": "No existe el puerto {id}."},
     "zone_unknown": {"en": "No zone {id}.", "es": "No existe la zona {id}."},
     "fish_needs": {"en": "A fish listing needs {field}.",
