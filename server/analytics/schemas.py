@@ -58,8 +58,9 @@ class FisherDashboardSchema(Schema):
     to = fields.String()
     by_species_month = fields.List(fields.Dict())
     by_month = fields.List(fields.Dict(), metadata={
-        "description": "landed_kg, trips, sea_days, sea_hours, income_mxn, costs_mxn, net_mxn, "
-                       "kg_per_trip per month"})
+        "description": "landed_kg, trips, sea_days, sea_hours, first_sale_mxn (logged prices), "
+                       "market_sales_mxn (completed marketplace orders), income_mxn (their "
+                       "sum), costs_mxn, net_mxn, kg_per_trip per month"})
     by_gear = fields.List(fields.Dict(), metadata={
         "description": "catch per unit effort by gear: kg_per_trip, kg_per_hour"})
     best_months = fields.List(fields.String())

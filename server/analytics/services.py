@@ -1,7 +1,8 @@
 """Dashboards from the analytics rollup: a fisher's own figures and a cooperative's pooled ones.
 
 Nothing here reads the logbook: every figure comes from ``stat_species`` and
-``stat_trip`` (server/analytics/stats.py).
+``stat_trip`` (server/analytics/stats.py), and a fisher's marketplace sales from
+their completed orders.
 
 A fisher's own dashboard is exact: it is their data. A cooperative's pooled
 figures count only members who consent to the cooperative's statistics
@@ -79,6 +80,7 @@ def fisher(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID], w: Win
     gear_effort = {r[0]: r for r in sess.execute(text(f"""
         SELECT gear_code, sum(trips), sum(sea_hours) FROM stat_trip WHERE {own} GROUP BY 1"""), p)}
 
+    sales = market_sales(sess, member_id, org_ids, w)
     months: dict[date, dict[str, Any]] = {}
     by_species: dict[str, dict[str, float]] = {}
     for month, sp, landed, _live, _catches, value, _priced in species:
@@ -89,17 +91,20 @@ def fisher(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID], w: Win
         s["landed_kg"] += float(landed)
         s["income_mxn"] += float(value)
     month_rows = []
-    for month in sorted(set(months) | set(trips)):
+    for month in sorted(set(months) | set(trips) | set(sales)):
         m = months.get(month, {"landed_kg": 0.0, "income_mxn": 0.0})
         t = trips.get(month)
         n_trips = int(t[1]) if t else 0
         costs = float(t[5]) if t else 0.0
+        sold = sales.get(month, 0.0)
+        income = m["income_mxn"] + sold
         month_rows.append({
             "month": _month(month), "landed_kg": round(m["landed_kg"], 3), "trips": n_trips,
             "zero_catch_trips": int(t[2]) if t else 0,
             "sea_hours": _money(t[3]) if t else 0.0, "sea_days": int(t[4]) if t else 0,
-            "income_mxn": round(m["income_mxn"], 2), "costs_mxn": round(costs, 2),
-            "net_mxn": round(m["income_mxn"] - costs, 2),
+            "first_sale_mxn": round(m["income_mxn"], 2), "market_sales_mxn": round(sold, 2),
+            "income_mxn": round(income, 2), "costs_mxn": round(costs, 2),
+            "net_mxn": round(income - costs, 2),
             "kg_per_trip": _ratio(m["landed_kg"], n_trips)})
     gears = []
     for gear in sorted(set(gear_kg) | set(gear_effort)):
@@ -125,11 +130,32 @@ def fisher(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID], w: Win
                                                 key=lambda kv: (-kv[1]["landed_kg"], kv[0]))[:TOP]],
         "totals": {"landed_kg": round(sum(r["landed_kg"] for r in month_rows), 3),
                    "trips": sum(r["trips"] for r in month_rows),
+                   "first_sale_mxn": round(sum(r["first_sale_mxn"] for r in month_rows), 2),
+                   "market_sales_mxn": round(sum(r["market_sales_mxn"] for r in month_rows), 2),
                    "income_mxn": round(sum(r["income_mxn"] for r in month_rows), 2),
                    "costs_mxn": round(sum(r["costs_mxn"] for r in month_rows), 2),
                    "net_mxn": round(sum(r["net_mxn"] for r in month_rows), 2)},
         "compared": [compare(sess, member_id, org, w) for org in org_ids],
     }
+
+
+def market_sales(sess: Session, member_id: uuid.UUID, org_ids: list[uuid.UUID],
+                 w: Window) -> dict[date, float]:
+    """The member's completed marketplace sales in MXN per month (Mexico City months),
+    from the orders table (its index on seller and completion time), not the logbook.
+    Catches offered there were logged as kept, not sold at first sale, so no sale is
+    counted twice (server/market/listings.py)."""
+    rows = sess.execute(text("""
+        SELECT date_trunc('month', completed_at AT TIME ZONE 'America/Mexico_City')::date,
+               sum(total)
+        FROM market_order
+        WHERE seller_id = :m AND org_id = ANY(CAST(:orgs AS uuid[])) AND status = 'completed'
+          AND currency = 'MXN'
+          AND completed_at >= (CAST(:m0 AS date)::timestamp AT TIME ZONE 'America/Mexico_City')
+          AND completed_at < ((CAST(:m1 AS date) + interval '1 month')::timestamp
+                              AT TIME ZONE 'America/Mexico_City')
+        GROUP BY 1"""), {"m": member_id, "orgs": org_ids, "m0": w.first, "m1": w.last}).all()
+    return {r[0]: float(r[1]) for r in rows}
 
 
 def compare(sess: Session, member_id: uuid.UUID, org_id: uuid.UUID, w: Window) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Their profile and memberships; the vessels their trips used; their trips with
 every earlier revision; every version of every catch they logged (corrections
 and cancellations included); every report run item that carried one of those
 versions (which authority, which period, why); their consents and the history
-of them.
+of them; their listings (with the catches they draw on and every price), the
+orders they placed or received with each step, the ratings they gave, their saved
+searches and notifications.
 """
 
 from __future__ import annotations
@@ -61,6 +63,40 @@ _QUERIES: dict[str, str] = {
     "consent_history": """
         SELECT id, purpose, recipient_org_id, granted, at, by_member_id, note
         FROM consent_event WHERE member_id = :m ORDER BY id""",
+    "listings": """
+        SELECT org_id, id, short_code, kind, category, title, description, species_code,
+               presentation, preservation, unit, quantity, reserved, sold, unit_price, currency,
+               port_id, ST_X(location::geometry) AS pickup_lon, ST_Y(location::geometry) AS pickup_lat,
+               available_from, available_until, status, created_at, updated_at
+        FROM listing WHERE seller_id = :m ORDER BY created_at, id""",
+    "listing_catches": """
+        SELECT lc.org_id, lc.listing_id, lc.catch_id, lc.position, lc.quantity
+        FROM listing_catch lc JOIN listing l ON l.org_id = lc.org_id AND l.id = lc.listing_id
+        WHERE l.seller_id = :m ORDER BY lc.listing_id, lc.position""",
+    "listing_prices": """
+        SELECT p.org_id, p.listing_id, p.seq, p.unit_price, p.currency, p.set_at
+        FROM listing_price p JOIN listing l ON l.org_id = p.org_id AND l.id = p.listing_id
+        WHERE l.seller_id = :m ORDER BY p.listing_id, p.seq""",
+    "orders": """
+        SELECT org_id, id, listing_id, CASE WHEN buyer_id = :m THEN 'buyer' ELSE 'seller' END AS as,
+               buyer_id, seller_id, buyer_org_id, quantity, unit, unit_price, currency, total,
+               status, note, placed_at, expires_at, completed_at
+        FROM market_order WHERE buyer_id = :m OR seller_id = :m ORDER BY placed_at, id""",
+    "order_events": """
+        SELECT e.org_id, e.order_id, e.seq, e.status, e.at, e.by_member_id, e.reason
+        FROM market_order_event e JOIN market_order o ON o.org_id = e.org_id AND o.id = e.order_id
+        WHERE o.buyer_id = :m OR o.seller_id = :m ORDER BY e.order_id, e.seq""",
+    "ratings_given": """
+        SELECT org_id, order_id, stars, created_at FROM coop_rating WHERE buyer_id = :m
+        ORDER BY created_at""",
+    "saved_searches": """
+        SELECT id, name, q, kind, category, species_code, presentation, preservation, min_price,
+               max_price, currency, ST_X(near::geometry) AS lon, ST_Y(near::geometry) AS lat,
+               radius_m, ST_AsText(bbox) AS bbox_wkt, seller_org_id, created_at
+        FROM saved_search WHERE member_id = :m ORDER BY created_at""",
+    "notifications": """
+        SELECT id, kind, data, created_at, read_at FROM notification WHERE member_id = :m
+        ORDER BY id""",
 }
 
 

@@ -49,14 +49,16 @@ def test_a_fisher_sees_all_of_their_own(world: World) -> None:
     assert by[(m1, "SIE")]["price_mxn_per_kg"] is None and by[(m1, "SIE")]["income_mxn"] == 0
     months = {r["month"]: r for r in d["by_month"]}
     assert months[m1] == {"month": m1, "landed_kg": 12.0, "trips": 1, "zero_catch_trips": 0,
-                          "sea_hours": 9.0, "sea_days": 1, "income_mxn": 950.0,
+                          "sea_hours": 9.0, "sea_days": 1, "first_sale_mxn": 950.0,
+                          "market_sales_mxn": 0.0, "income_mxn": 950.0,
                           "costs_mxn": 970.0, "net_mxn": -20.0, "kg_per_trip": 12.0}
     assert months[m2]["landed_kg"] == 1.0 and months[m2]["income_mxn"] == 95.0
     (gns,) = d["by_gear"]
     assert gns == {"gear_code": "GNS", "landed_kg": 13.0, "trips": 2, "sea_hours": 18.0,
                    "kg_per_trip": 6.5, "kg_per_hour": 0.72}
     assert d["best_months"] == [m1, m2] and d["best_species"] == ["LJS", "SIE"]
-    assert d["totals"] == {"landed_kg": 13.0, "trips": 2, "income_mxn": 1045.0,
+    assert d["totals"] == {"landed_kg": 13.0, "trips": 2, "first_sale_mxn": 1045.0,
+                           "market_sales_mxn": 0.0, "income_mxn": 1045.0,
                            "costs_mxn": 1940.0, "net_mxn": -895.0}
     # Beside the median of the five consenting members' kg per trip (f6 left out):
     # f1 6.5, f2 12.5, f3 18.5, f4 45, f5 50 -> 18.5.
