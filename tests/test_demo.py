@@ -273,6 +273,32 @@ def test_members_can_log_in(loaded: Loaded) -> None:
     assert tokens.verify_password(member.password_hash, loader.DEMO_PASSWORD)
 
 
+def test_the_demo_market(loaded: Loaded) -> None:
+    from server.demo import market
+
+    counts = market.load(loaded.sess, loaded.sess.scalars(select(Member.password_hash)).first()
+                         or "", progress=False)
+    n = counts["listing"]
+    assert n > 0 and counts["market_order"] == min(8, n)
+    s = loaded.sess
+    # Fish listings draw on kept catches only, never beyond what they landed.
+    assert s.scalar(text("""
+        SELECT count(*) FROM listing_catch lc
+        JOIN catch c ON c.org_id = lc.org_id AND c.id = lc.catch_id AND c.superseded_at IS NULL
+        WHERE lc.org_id = ANY(:orgs) AND (c.disposition <> 'kept' OR lc.quantity > c.landed_kg)"""),
+        {"orgs": loaded.org_ids}) == 0
+    states = dict(s.execute(text("SELECT status, count(*) FROM market_order o JOIN organization b "
+                                 "ON b.id = o.buyer_org_id WHERE b.name = :n GROUP BY 1"),
+                            {"n": market.BUYER_ORG}).all())
+    expected = {"completed": min(n, 5), "accepted": min(max(n - 5, 0), 2),
+                "placed": min(max(n - 7, 0), 1)}
+    assert states == {k: v for k, v in expected.items() if v}
+    stars = s.scalar(text("SELECT count(*) FROM coop_rating WHERE org_id = ANY(:orgs)"),
+                     {"orgs": loaded.org_ids})
+    assert stars == min(n, 5)
+    assert market.load(s, "", progress=False) == {"listing": 0, "market_order": 0}
+
+
 # --- command line ------------------------------------------------------------------------
 
 def test_cli_refuses_when_already_loaded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -288,6 +314,7 @@ def test_cli_refuses_when_already_loaded(app: Flask, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(loader, "load", fake_load)
     # The office goes over the demo cooperatives, which the fake load does not make.
     monkeypatch.setattr("server.demo.cli.load_office", lambda sess: {"authority": 1})
+    monkeypatch.setattr("server.demo.cli.load_market", lambda sess: {"listing": 1})
     result = app.test_cli_runner().invoke(demo, ["load"])
     assert result.exit_code == 0, result.output
     assert "already loaded" in result.output and not calls

@@ -23,6 +23,15 @@ def load_office(sess: Session) -> dict[str, int]:
     return authority.load(sess, tokens.hash_password(loader.DEMO_PASSWORD))
 
 
+def load_market(sess: Session) -> dict[str, int]:
+    """The demo marketplace: listings from kept catches, a restaurant's orders (see
+    server.demo.market)."""
+    from server.demo import loader, market
+    from server.members import tokens
+
+    return market.load(sess, tokens.hash_password(loader.DEMO_PASSWORD))
+
+
 @demo.command("load")
 @click.option("--size", default="small", show_default=True,
               help="small (20k catches), medium (200k), large (2M) or a number of catches")
@@ -46,6 +55,7 @@ def load(size: str, seed: int, force: bool) -> None:
         return
     counts = loader.load(sess, size, progress=True, seed=seed)
     counts |= load_office(sess)
+    counts |= load_market(sess)
     sess.commit()
     click.echo("demo data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     click.echo(f"every demo member's password is {loader.DEMO_PASSWORD!r}")

@@ -109,7 +109,7 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
     row = sess.execute(text("""
         UPDATE listing SET reserved = reserved + :q, updated_at = now()
         WHERE org_id = :org AND id = :id AND status = 'active'
-          AND available_from <= now() AND available_until > now()
+          AND available_from <= statement_timestamp() AND available_until > statement_timestamp()
           AND quantity - reserved - sold >= :q
         RETURNING unit_price, currency, unit"""),
         {"q": q, "org": listing.org_id, "id": listing.id}).first()
