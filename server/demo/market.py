@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from server.db import new_id, utcnow
+from server.db import new_id
 from server.demo.generator import DEMO_PREFIX
 from server.market import listings, orders, ratings
 from server.market.models import OrderStatus
