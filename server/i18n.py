@@ -241,14 +241,20 @@ def locale() -> str:
     return best or "es"
 
 
+class Words(dict[str, str]):
+    """A parameter that is itself translated: {"es": "quien vende", "en": "the seller"}."""
+
+
 def t(code: str, lang: str | None = None, **params: object) -> str:
     texts = MESSAGES.get(code)
     if texts is None:
         return code
     lang = lang or locale()
     template = texts.get(lang) or texts["en"]
+    values = {k: (v.get(lang) or v.get("en", "")) if isinstance(v, Words) else v
+              for k, v in params.items()}
     try:
-        return template.format(**params)
+        return template.format(**values)
     except (KeyError, IndexError, ValueError):
         return template
 

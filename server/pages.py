@@ -63,7 +63,7 @@ def keyset_typed(token: str, *parsers: Callable[[str], Any]) -> list[Any]:
     values = keyset_decode(token, len(parsers))
     try:
         return [parse(v) for parse, v in zip(parsers, values, strict=True)]
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:  # Decimal("abc") raises InvalidOperation
         raise ApiError(400, "invalid_cursor",
                        errors=[FieldError("after", "invalid_cursor", location="query")]) from exc
 

@@ -129,7 +129,6 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%'") == 0
         assert _scalar(url, "SELECT count(*) FROM pg_statistic_ext "
                             "WHERE stxname = 'catch_month_species'") == 0
-        assert _scalar(url, "SELECT count(*) FROM pg_ts_config WHERE cfgname = 'cardumen_es'") == 0
 
         mig.upgrade(url)
         assert _tables(url) == EXPECTED_TABLES | POSTGIS_TABLES | {"alembic_version"}

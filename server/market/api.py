@@ -397,11 +397,17 @@ class Sales(MethodView):
 
 
 def _saved(s: SavedSearch) -> dict[str, Any]:
-    crit = {k: getattr(s, k) for k in ("q", "kind", "category", "species_code", "presentation",
-                                       "preservation", "min_price", "max_price", "currency")}
+    crit: dict[str, Any] = {k: getattr(s, k) for k in (
+        "q", "kind", "category", "species_code", "presentation", "preservation", "currency")}
+    for k in ("min_price", "max_price"):
+        crit[k] = float(getattr(s, k)) if getattr(s, k) is not None else None
     crit["org_id"] = s.seller_org_id
     crit["radius_km"] = s.radius_m / 1000.0 if s.radius_m is not None else None
-    crit = {k: (float(v) if k.endswith("price") and v is not None else v) for k, v in crit.items()}
+    geo = db.session().execute(text(
+        "SELECT ST_X(near::geometry), ST_Y(near::geometry), ST_XMin(bbox), ST_YMin(bbox), "
+        "ST_XMax(bbox), ST_YMax(bbox) FROM saved_search WHERE id = :i"), {"i": s.id}).one()
+    crit["lon"], crit["lat"] = geo[0], geo[1]
+    crit["bbox"] = list(geo[2:]) if geo[2] is not None else None
     return {"id": s.id, "name": s.name, "criteria": {k: v for k, v in crit.items() if v is not None},
             "created_at": s.created_at}
 

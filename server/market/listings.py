@@ -28,6 +28,7 @@ from server.catalog.models import Port, Species
 from server.catches.models import Disposition, RecordStatus
 from server.db import new_id
 from server.errors import ApiError, FieldError
+from server.market import messages as msg
 from server.market import search
 from server.market.models import (
     Listing,
@@ -63,7 +64,7 @@ LABELS: dict[str, tuple[str, str]] = {  # (es, en): words a buyer may search wit
     "headed": ("descabezado sin cabeza", "headed headless"),
     "gutted_headed": ("eviscerado descabezado", "gutted headed"),
     "fillet": ("filete", "fillet"), "tail": ("cola colas", "tail tails"),
-    "shucked": ("pulpa", "shucked meat"), "alive": ("vivo", "alive live"),
+    "shucked": ("sin concha", "shucked meat"), "alive": ("vivo", "alive live"),
     "fresh": ("fresco", "fresh"), "frozen": ("congelado", "frozen"), "live": ("vivo", "live"),
     "dried": ("seco", "dried"), "salted": ("salado", "salted"), "smoked": ("ahumado", "smoked"),
 }
@@ -121,10 +122,21 @@ def _check_kind(data: dict[str, Any], org: Organization) -> None:
     if data["unit"] not in UNITS[kind]:
         errs.append(FieldError("unit", "unit_not_for_kind",
                                {"kind": kind.value, "units": ", ".join(UNITS[kind])}))
-    elif data["unit"] in WHOLE_UNITS and data["quantity"] != data["quantity"].to_integral_value():
-        errs.append(FieldError("quantity", "whole_units", {"unit": data["unit"]}))
+    else:
+        errs += quantity_errors(data["quantity"], data["unit"])
     if errs:
         raise ApiError(422, "validation_error", errors=errs)
+
+
+def quantity_errors(q: Decimal, unit: str) -> list[FieldError]:
+    """A quantity in this unit: whole for pieces and jobs, to the gram (3 decimals) else.
+    The schema keeps every digit sent, so 0.9999 pieces is refused, not rounded to 1."""
+    if unit in WHOLE_UNITS and q != q.to_integral_value():
+        return [FieldError("quantity", "whole_units", {"unit": msg.unit(unit)})]
+    exponent = q.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3 and q != q.quantize(Decimal("0.001")):
+        return [FieldError("quantity", "too_precise", {"places": 3})]
+    return []
 
 
 def _window(data: dict[str, Any], kind: ListingKind) -> tuple[datetime, datetime]:
@@ -136,7 +148,7 @@ def _window(data: dict[str, Any], kind: ListingKind) -> tuple[datetime, datetime
                        errors=[FieldError("available_until", "until_in_past")])
     if end - start > timedelta(days=MAX_DAYS):
         raise ApiError(422, "validation_error",
-                       errors=[FieldError("available_until", "window_too_long", {"days": MAX_DAYS})])
+                       errors=[FieldError("available_until", "listing_window_too_long", {"days": MAX_DAYS})])
     return start, end
 
 
@@ -157,20 +169,27 @@ def _place(sess: Session, port_id: uuid.UUID | None,
     return port, str(wkt)
 
 
-def _keywords(sess: Session, data: dict[str, Any], port: Port | None) -> str:
-    words: list[str] = []
+def _keywords(sess: Session, data: dict[str, Any], port: Port | None) -> tuple[str, str]:
+    """Words a buyer may search with: (Spanish ones, stemmed as Spanish; the others, the
+    English and scientific names and the code, matched by trigrams only, so that an
+    English "red" is not the Spanish "redes")."""
+    es: list[str] = []
+    other: list[str] = []
     if data.get("species_code"):
         sp = sess.get(Species, data["species_code"])
         if sp is None or not sp.active:
             raise ApiError(422, "validation_error", errors=[FieldError(
                 "species_code", "species_unknown", {"species": data["species_code"]})])
-        words += [sp.name_es, sp.name_en, sp.scientific_name, sp.code]
+        es.append(sp.name_es)
+        other += [sp.name_en, sp.scientific_name, sp.code]
     for key in ("category", "presentation", "preservation"):
         if data.get(key):
-            words += LABELS.get(data[key], ("", ""))
+            label_es, label_en = LABELS.get(data[key], ("", ""))
+            es.append(label_es)
+            other.append(label_en)
     if port is not None:
-        words.append(port.name)
-    return " ".join(w for w in words if w)
+        es.append(port.name)
+    return " ".join(w for w in es if w), " ".join(w for w in other if w)
 
 
 def _lock_catches(sess: Session, org_id: uuid.UUID, seller: uuid.UUID,
@@ -230,7 +249,7 @@ def draw(sess: Session, org_id: uuid.UUID, seller: uuid.UUID, catch_ids: list[uu
         available = quantity - need
         raise ApiError(422, "validation_error", errors=[FieldError(
             "quantity", "quantity_exceeds_catches", {"available": f"{available.normalize():f}",
-                                                     "unit": unit})])
+                                                     "unit": msg.unit(unit)})])
     latest = max((rows[c].caught_at for c in ids), default=None)
     return draws, latest
 
@@ -256,7 +275,7 @@ def create(sess: Session, p: Principal, data: dict[str, Any]) -> Listing:
     kind = ListingKind(data["kind"])
     start, end = _window(data, kind)
     port, point = _place(sess, data["port_id"], data["location"])
-    keywords = _keywords(sess, data, port)
+    keywords, other_names = _keywords(sess, data, port)
     listing = Listing(
         org_id=org.id, id=new_id(), short_code=short_code(),
         seller_id=p.member_id, kind=kind.value, category=data["category"], title=data["title"],
@@ -265,7 +284,8 @@ def create(sess: Session, p: Principal, data: dict[str, Any]) -> Listing:
         quantity=data["quantity"], unit_price=data["unit_price"], currency=data["currency"],
         port_id=port.id if port else None, location=point,
         delivery_area=f"SRID=4326;{data['delivery_area'].wkt}" if data["delivery_area"] else None,
-        available_from=start, available_until=end, fresh_at=start, keywords=keywords)
+        available_from=start, available_until=end, fresh_at=start, keywords=keywords,
+        other_names=other_names)
     draws: list[Draw] = []
     if data["catch_ids"]:
         draws, latest = draw(sess, org.id, p.member_id, data["catch_ids"], data["species_code"],
@@ -306,7 +326,7 @@ def update(sess: Session, p: Principal, listing_id: uuid.UUID, data: dict[str, A
     listing = own(sess, p, listing_id, lock=True)
     if listing.status in FINAL or listing.available_until <= _now():
         status = ListingStatus.expired if listing.status != ListingStatus.closed else listing.status
-        raise ApiError(409, "listing_final", state=str(status))
+        raise ApiError(409, "listing_final", state=msg.state(str(status)))
     for key in ("title", "description"):
         if key in data:
             setattr(listing, key, data[key])
@@ -320,18 +340,17 @@ def update(sess: Session, p: Principal, listing_id: uuid.UUID, data: dict[str, A
                            errors=[FieldError("available_until", "until_before_from")])
         if end - listing.available_from > timedelta(days=MAX_DAYS):
             raise ApiError(422, "validation_error", errors=[FieldError(
-                "available_until", "window_too_long", {"days": MAX_DAYS})])
+                "available_until", "listing_window_too_long", {"days": MAX_DAYS})])
         listing.available_until = end
     if "quantity" in data and data["quantity"] != listing.quantity:
         q = data["quantity"]
-        if listing.unit in WHOLE_UNITS and q != q.to_integral_value():
-            raise ApiError(422, "validation_error",
-                           errors=[FieldError("quantity", "whole_units", {"unit": listing.unit})])
+        if errs := quantity_errors(q, listing.unit):
+            raise ApiError(422, "validation_error", errors=errs)
         committed = listing.reserved + listing.sold
         if q < committed:
             raise ApiError(422, "validation_error", errors=[FieldError(
                 "quantity", "quantity_below_committed",
-                {"committed": f"{committed.normalize():f}", "unit": listing.unit})])
+                {"committed": f"{committed.normalize():f}", "unit": msg.unit(listing.unit)})])
         catches = linked(sess, listing)
         if catches:
             draws, _ = draw(sess, listing.org_id, listing.seller_id, catches,

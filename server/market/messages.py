@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from server.i18n import Words
+
 MESSAGES: dict[str, dict[str, str]] = {
     "currency_unknown": {"en": "Not an ISO 4217 currency code.",
                          "es": "No es un código de moneda ISO 4217."},
     "species_unknown": {"en": "No species {species} in the catalog.",
                         "es": "No existe la especie {species} en el catálogo."},
+    "org_unknown": {"en": "No organization {id}.", "es": "No existe la organización {id}."},
     "port_unknown": {"en": "No port {id}.", "es": "No existe el puerto {id}."},
     "zone_unknown": {"en": "No zone {id}.", "es": "No existe la zona {id}."},
     "fish_needs": {"en": "A fish listing needs {field}.",
@@ -17,11 +20,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "es": "Los bienes y servicios necesitan una categoría."},
     "unit_not_for_kind": {"en": "A {kind} listing is sold by: {units}.",
                           "es": "Un anuncio de tipo {kind} se vende por: {units}."},
-    "whole_units": {"en": "Sold by the {unit}: a whole number.",
-                    "es": "Se vende por {unit}: debe ser un número entero."},
+    "whole_units": {"en": "Sold in {unit}: a whole number.",
+                    "es": "Se vende en {unit}: debe ser un número entero."},
+    "too_precise": {"en": "At most {places} decimals.", "es": "Como máximo {places} decimales."},
     "location_required": {"en": "Give a pickup port or a location.",
                           "es": "Indique un puerto de entrega o una ubicación."},
-    "window_too_long": {"en": "A listing is available for at most {days} days.",
+    "listing_window_too_long": {"en": "A listing is available for at most {days} days.",
                         "es": "Un anuncio puede estar disponible como máximo {days} días."},
     "until_in_past": {"en": "The end of availability is in the past.",
                       "es": "El fin de la disponibilidad ya pasó."},
@@ -74,9 +78,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "buyer_org_not_yours": {"en": "You buy for an organization you are an active member of.",
                             "es": "Compra para una organización de la que es miembro activo."},
     "illegal_transition": {"en": "An order {from_status} cannot become {to_status}.",
-                           "es": "Un pedido en estado {from_status} no puede pasar a {to_status}."},
+                           "es": "Un pedido {from_status} no puede pasar a {to_status}."},
     "order_expired": {"en": "This order expired at {at}.", "es": "Este pedido venció el {at}."},
-    "not_your_step": {"en": "Only the {party} can make this order {to_status}.",
+    "not_your_step": {"en": "Only {party} can make this order {to_status}.",
                       "es": "Solo {party} puede pasar este pedido a {to_status}."},
     "order_not_completed": {"en": "Only a completed order can be rated.",
                             "es": "Solo se califica un pedido completado."},
@@ -88,7 +92,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "es": "Ordenar por distancia necesita lon y lat."},
     "price_range": {"en": "min_price is above max_price.",
                     "es": "min_price es mayor que max_price."},
-    "bbox_invalid": {"en": "A bbox is minLon,minLat,maxLon,maxLat within -180..180 and -90..90.",
+    "search_bbox_invalid": {"en": "A bbox is minLon,minLat,maxLon,maxLat within -180..180 and -90..90.",
                      "es": "Un bbox es minLon,minLat,maxLon,maxLat dentro de -180..180 y -90..90."},
     "too_many_saved_searches": {"en": "At most {max} saved searches.",
                                 "es": "Como máximo {max} búsquedas guardadas."},
@@ -102,6 +106,29 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "es": "Como máximo {max} fotos por anuncio."},
 }
 
-# Parties named in "not_your_step".
+# Words put into the messages above, in the caller's language (server.i18n.Words).
 PARTY = {"buyer": {"en": "the buyer", "es": "quien compra"},
          "seller": {"en": "the seller", "es": "quien vende"}}
+STATE = {
+    "placed": {"en": "placed", "es": "realizado"}, "accepted": {"en": "accepted", "es": "aceptado"},
+    "ready": {"en": "ready", "es": "listo"}, "completed": {"en": "completed", "es": "completado"},
+    "rejected": {"en": "rejected", "es": "rechazado"},
+    "cancelled": {"en": "cancelled", "es": "cancelado"}, "expired": {"en": "expired", "es": "vencido"},
+    "rated": {"en": "rated", "es": "calificado"},
+    "active": {"en": "active", "es": "activo"}, "paused": {"en": "paused", "es": "en pausa"},
+    "closed": {"en": "closed", "es": "cerrado"},
+}
+UNIT = {"kg": {"en": "kg", "es": "kg"}, "piece": {"en": "pieces", "es": "piezas"},
+        "hour": {"en": "hours", "es": "horas"}, "job": {"en": "jobs", "es": "trabajos"}}
+
+
+def state(name: str) -> Words:
+    return Words(STATE.get(name, {"en": name, "es": name}))
+
+
+def party(name: str) -> Words:
+    return Words(PARTY[name])
+
+
+def unit(name: str) -> Words:
+    return Words(UNIT.get(name, {"en": name, "es": name}))

@@ -19,6 +19,7 @@ from typing import Any
 
 from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
+    ARRAY,
     CheckConstraint,
     Computed,
     DateTime,
@@ -41,8 +42,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, enum_check, new_id
 
-# Spanish, accents removed before stemming (migration 0010).
-TEXT_SEARCH_CONFIG = "cardumen_es"
+TEXT_SEARCH_CONFIG = "spanish"
 
 
 class ListingKind(StrEnum):
@@ -156,16 +156,19 @@ class Listing(Base):
     available_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fresh_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(10), server_default=ListingStatus.active.value)
-    keywords: Mapped[str] = mapped_column(Text, server_default="")
-    # Both Spanish stemmings: PostgreSQL's on the text as written (it knows "camarones"
-    # is "camarón") and ours on the text without accents (what a phone types).
+    keywords: Mapped[str] = mapped_column(Text, server_default="")  # Spanish words
+    other_names: Mapped[str] = mapped_column(Text, server_default="")  # English, scientific
+    # Spanish stemming of the text as written: "camarones" and "Camarón" meet, and
+    # "cámara" stays apart (stemming the text without accents would make all three 'cam').
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
-        " || ".join(f"setweight(to_tsvector('{cfg}'::regconfig, title), 'A') || "
-                    f"to_tsvector('{cfg}'::regconfig, coalesce(description, '') || ' ' || keywords)"
-                    for cfg in (TEXT_SEARCH_CONFIG, "spanish")), persisted=True))
-    # Lower case, no accents: trigram matching of near misses ("guachinango").
+        f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, title), 'A') || "
+        f"to_tsvector('{TEXT_SEARCH_CONFIG}'::regconfig, coalesce(description, '') || ' ' || "
+        "keywords)", persisted=True))
+    # Lower case, no accents, every name: trigram matching of what a phone types
+    # ("camaron", "guachinango", "snapper").
     plain: Mapped[str] = mapped_column(Text, Computed(
-        "lower(cardumen_unaccent(title || ' ' || keywords))", persisted=True))
+        "lower(cardumen_unaccent(title || ' ' || keywords || ' ' || other_names))",
+        persisted=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -317,6 +320,7 @@ class SavedSearch(Base):
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("member.id"))
     name: Mapped[str] = mapped_column(String(100))
     q: Mapped[str | None] = mapped_column(String(200))
+    q_words: Mapped[list[str] | None] = mapped_column(ARRAY(Text))  # search.words(q)
     kind: Mapped[str | None] = mapped_column(String(10))
     category: Mapped[str | None] = mapped_column(String(20))
     species_code: Mapped[str | None] = mapped_column(String(3), ForeignKey("species.code"))

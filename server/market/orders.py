@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from server.db import new_id
 from server.errors import ApiError, FieldError
 from server.market import listings
-from server.market.listings import WHOLE_UNITS
+from server.market import messages as msg
 from server.market.models import (
     OPEN_ORDER,
     Listing,
@@ -103,9 +103,8 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
     if listing.seller_id == p.member_id:
         raise ApiError(422, "validation_error", errors=[FieldError("listing_id", "own_listing")])
     q: Decimal = data["quantity"]
-    if listing.unit in WHOLE_UNITS and q != q.to_integral_value():
-        raise ApiError(422, "validation_error",
-                       errors=[FieldError("quantity", "whole_units", {"unit": listing.unit})])
+    if errs := listings.quantity_errors(q, listing.unit):
+        raise ApiError(422, "validation_error", errors=errs)
     row = sess.execute(text("""
         UPDATE listing SET reserved = reserved + :q, updated_at = now()
         WHERE org_id = :org AND id = :id AND status = 'active'
@@ -119,7 +118,7 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
         left = sess.scalar(select(Listing.quantity - Listing.reserved - Listing.sold).where(
             Listing.org_id == listing.org_id, Listing.id == listing.id))
         raise ApiError(409, "insufficient_stock", available=_num(Decimal(left or 0)),
-                       unit=listing.unit, extra={"available": float(left or 0)})
+                       unit=msg.unit(listing.unit), extra={"available": float(left or 0)})
     price, cur, unit = row
     order = Order(org_id=listing.org_id, listing_id=listing.id, seller_id=listing.seller_id,
                   buyer_id=p.member_id, buyer_org_id=data["buyer_org_id"], quantity=q, unit=unit,
@@ -141,9 +140,9 @@ def _refuse(sess: Session, listing: Listing) -> None:
     sess.refresh(listing)
     now = _now()
     if listing.status != ListingStatus.active:
-        raise ApiError(409, "listing_not_available", state=listing.status)
+        raise ApiError(409, "listing_not_available", state=msg.state(listing.status))
     if listing.available_until <= now:
-        raise ApiError(409, "listing_not_available", state=ListingStatus.expired.value)
+        raise ApiError(409, "listing_not_available", state=msg.state(ListingStatus.expired.value))
     if listing.available_from > now:
         raise ApiError(409, "listing_not_yet_available", at=listing.available_from.isoformat())
 
@@ -182,14 +181,15 @@ def transition(sess: Session, p: Principal, order_id: uuid.UUID, to: OrderStatus
     frm = OrderStatus(order.status)
     who = STEPS.get((frm, to))
     if who is None:
-        raise ApiError(409, "illegal_transition", from_status=frm.value, to_status=to.value)
+        raise ApiError(409, "illegal_transition", from_status=msg.state(frm.value),
+                       to_status=msg.state(to.value))
+    mine = parties(order, p.member_id) & who
+    if not mine:
+        raise ApiError(403, "not_your_step", party=msg.party("seller" if "seller" in who else "buyer"),
+                       to_status=msg.state(to.value))
     if order.expires_at is not None and order.expires_at <= _now():
         # The expiry job has not reached it yet; it is expired all the same.
         raise ApiError(409, "order_expired", at=order.expires_at.isoformat())
-    mine = parties(order, p.member_id) & who
-    if not mine:
-        party = "seller" if "seller" in who else "buyer"
-        raise ApiError(403, "not_your_step", party=party, to_status=to.value)
     _apply(sess, order, to, p.member_id, reason, dl)
     other = order.seller_id if "buyer" in mine else order.buyer_id
     notifications.notify(sess, other, "market.order_status", order_id=order.id,

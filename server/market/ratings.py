@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
+from server.market import messages as msg
 from server.market import orders
 from server.market.models import OrderStatus, Rating
 from server.members.auth import Principal
@@ -21,7 +22,7 @@ MIN_RATINGS_FLOOR = 3
 def rate(sess: Session, p: Principal, order_id: uuid.UUID, stars: int) -> Rating:
     order = orders.visible(sess, p, order_id, lock=True)
     if order.buyer_id != p.member_id:
-        raise ApiError(403, "not_your_step", party="buyer", to_status="rated")
+        raise ApiError(403, "not_your_step", party=msg.party("buyer"), to_status=msg.state("rated"))
     if order.status != OrderStatus.completed:
         raise ApiError(409, "order_not_completed")
     if sess.get(Rating, (order.org_id, order.id)) is not None:

@@ -35,7 +35,9 @@ def _price(**kw: Any) -> fields.Decimal:
 
 
 def _quantity(**kw: Any) -> fields.Decimal:
-    return StrictDecimal(as_string=False, places=3, allow_nan=False,
+    # Every digit kept (no places=): the service refuses fractions of a piece and more
+    # than 3 decimals rather than rounding them (server.market.listings.quantity_errors).
+    return StrictDecimal(as_string=False, allow_nan=False,
                          validate=validate.Range(min=0, min_inclusive=False, max=MAX_QUANTITY), **kw)
 
 
@@ -101,10 +103,13 @@ class CriteriaSchema(Schema):
     species_code = fields.String(load_default=None, validate=species_code)
     presentation = fields.String(load_default=None, validate=_one_of(Presentation))
     preservation = fields.String(load_default=None, validate=_one_of(Preservation))
-    min_price = _price(load_default=None)
-    max_price = _price(load_default=None)
+    # Query strings are text: here a price may be written "120.50".
+    min_price = fields.Decimal(load_default=None, places=2, allow_nan=False, as_string=False,
+                               validate=validate.Range(min=0, min_inclusive=False, max=MAX_PRICE))
+    max_price = fields.Decimal(load_default=None, places=2, allow_nan=False, as_string=False,
+                               validate=validate.Range(min=0, min_inclusive=False, max=MAX_PRICE))
     currency = fields.String(load_default="MXN", validate=currency, metadata={
-        "description": "Prices are compared in this currency only."})
+        "description": "Prices are compared, filtered and sorted in this currency only."})
     lon = fields.Float(load_default=None, allow_nan=False,
                        validate=validate.Range(min=-180, max=180))
     lat = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=-90, max=90))
@@ -133,7 +138,7 @@ def parse_bbox(raw: str | list[float]) -> list[float]:
     ok = (len(parts) == 4 and all(p == p for p in parts)
           and -180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90)
     if not ok:
-        raise invalid_field("bbox", "bbox_invalid")
+        raise invalid_field("bbox", "search_bbox_invalid")
     return parts
 
 
@@ -157,6 +162,8 @@ class SearchQuery(CriteriaSchema):
 
 class SavedSearchInSchema(CriteriaSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    min_price = _price(load_default=None)  # a JSON body: numbers as numbers
+    max_price = _price(load_default=None)
     bbox = fields.List(fields.Float(allow_nan=False), load_default=None, metadata={
         "description": "[minLon, minLat, maxLon, maxLat]"})
 

@@ -1,6 +1,7 @@
 """Finding listings, and telling saved searches about new ones, with one predicate.
 
-Each criterion is one SQL condition on the listing ``l``. A search fills it with
+Each criterion is one SQL condition on the listing ``l`` (the words of a text query
+one condition each, all required). A search fills it with
 its query parameters (only the criteria it has, so the planner sees plain
 conditions and uses the spatial and text indexes); a saved search fills it with
 its own columns, each condition true when the column is NULL. So a saved search
@@ -9,6 +10,7 @@ is told of exactly the new listings the same search would find.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,17 +20,30 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server.market.models import TEXT_SEARCH_CONFIG, Listing, ListingStatus, SavedSearch
+from server.catalog.models import Species
+from server.errors import ApiError, FieldError
+from server.market.models import Listing, ListingStatus, SavedSearch
+from server.members.models import Organization
 from server.notifications import services as notifications
 from server.pages import keyset_encode, keyset_typed, split_page
 
 NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+MAX_WORDS = 12
+# Trigram matches below this strict word similarity are too far ("cámara" is 0.5 from
+# "camarón"; "guachinango" is 0.6 from "huachinango").
+MIN_SIMILARITY = 0.6
+# One word of the query is in the listing when its Spanish stem is (plurals, accents as
+# written) or when it is nearly one of its words without accents (what a phone types,
+# typos, English names). A Spanish stop word ("de") asks for nothing.
+WORD = ("(numnode(plainto_tsquery('spanish', {w})) = 0 "
+        "OR l.search @@ plainto_tsquery('spanish', {w}) "
+        "OR (l.plain %>> lower(cardumen_unaccent({w})) "
+        f"AND strict_word_similarity(lower(cardumen_unaccent({{w}})), l.plain) >= {MIN_SIMILARITY}))")
 # (criterion, condition); {v} is the criterion's value, {currency} and {near} the others'.
+# "q" is expanded word by word (every word must be in the listing), see _conditions.
 CRITERIA: list[tuple[str, str]] = [
-    # Words (either stemming), or a near miss of the whole query in the title and keywords.
-    ("q", f"(l.search @@ websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', {{v}}) "
-          "OR l.search @@ websearch_to_tsquery('spanish', {v}) "
-          "OR l.plain %>> lower(cardumen_unaccent({v})))"),
+    ("q_words", "NOT EXISTS (SELECT 1 FROM unnest({v}) AS qw(w) WHERE NOT "
+                + WORD.format(w="qw.w") + ")"),
     ("kind", "l.kind = {v}"),
     ("category", "l.category = {v}"),
     ("species_code", "l.species_code = {v}"),
@@ -40,6 +55,16 @@ CRITERIA: list[tuple[str, str]] = [
     ("bbox", "ST_Intersects(l.location::geometry, {v})"),
     ("seller_org_id", "l.org_id = {v}"),
 ]
+
+
+def words(q: str | None) -> list[str] | None:
+    """The query's distinct words, lower case, in order (at most MAX_WORDS)."""
+    if q is None:
+        return None
+    out = list(dict.fromkeys(re.findall(r"[^\W_]+", q.lower())))[:MAX_WORDS]
+    return out or None
+
+
 LIVE = ("l.status = 'active' AND l.available_until > now() "
         "AND l.quantity > l.reserved + l.sold")
 
@@ -74,8 +99,9 @@ SORTS: dict[str, tuple[str, str, tuple[Any, ...]]] = {
 
 def _values(c: Mapping[str, Any]) -> dict[str, Any]:
     """Criteria as the columns of a saved search (radius in metres, bbox a polygon)."""
-    v = {k: c.get(k) for k in ("q", "kind", "category", "species_code", "presentation",
+    v = {k: c.get(k) for k in ("kind", "category", "species_code", "presentation",
                                "preservation", "min_price", "max_price")}
+    v["q_words"] = words(c.get("q"))
     v["currency"] = c.get("currency") or "MXN"
     v["seller_org_id"] = c.get("org_id")
     v["radius_m"] = c["radius_km"] * 1000.0 if c.get("radius_km") is not None else None
@@ -90,6 +116,13 @@ def where_params(c: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
     conds, params = [], {"currency": v["currency"], "lon": v["lon"], "lat": v["lat"]}
     for name, cond in CRITERIA:
         if v[name] is None:
+            continue
+        if name == "q_words":
+            # Word by word with bind parameters: each word's condition can use the GIN
+            # indexes (the saved-search form, over an array, cannot).
+            for i, w in enumerate(v[name]):
+                params[f"w{i}"] = w
+                conds.append(WORD.format(w=f":w{i}"))
             continue
         if name == "bbox":
             ref = "ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)"
@@ -113,6 +146,8 @@ def saved_predicate() -> str:
 def search(sess: Session, c: Mapping[str, Any]) -> dict[str, Any]:
     conds, params = where_params(c)
     sort = c.get("sort") or ("distance" if c.get("lon") is not None else "freshness")
+    if sort in ("price", "-price"):
+        conds.append("l.currency = :currency")  # prices compare within one currency
     order, after, parsers = SORTS[sort]
     if c.get("after"):
         k = keyset_typed(c["after"], *parsers)
@@ -165,6 +200,13 @@ MAX_SAVED = 20
 
 def save(sess: Session, member_id: uuid.UUID, c: Mapping[str, Any]) -> SavedSearch:
     v = _values(c)
+    errs = []
+    if v["species_code"] and sess.get(Species, v["species_code"]) is None:
+        errs.append(FieldError("species_code", "species_unknown", {"species": v["species_code"]}))
+    if v["seller_org_id"] and sess.get(Organization, v["seller_org_id"]) is None:
+        errs.append(FieldError("org_id", "org_unknown", {"id": str(v["seller_org_id"])}))
+    if errs:
+        raise ApiError(422, "validation_error", errors=errs)
     near = None
     if v["lon"] is not None:
         near = f"SRID=4326;POINT({v['lon']!r} {v['lat']!r})"
@@ -172,7 +214,8 @@ def save(sess: Session, member_id: uuid.UUID, c: Mapping[str, Any]) -> SavedSear
     if v["bbox"] is not None:
         x0, y0, x1, y1 = v["bbox"]
         bbox = f"SRID=4326;POLYGON(({x0!r} {y0!r},{x1!r} {y0!r},{x1!r} {y1!r},{x0!r} {y1!r},{x0!r} {y0!r}))"
-    s = SavedSearch(member_id=member_id, name=c["name"], q=v["q"], kind=v["kind"],
+    s = SavedSearch(member_id=member_id, name=c["name"], q=c.get("q"), q_words=v["q_words"],
+                    kind=v["kind"],
                     category=v["category"], species_code=v["species_code"],
                     presentation=v["presentation"], preservation=v["preservation"],
                     min_price=v["min_price"], max_price=v["max_price"], currency=v["currency"],

@@ -29,9 +29,12 @@ def text_of(kind: str, data: dict[str, Any], lang: str) -> str:
     template = TEXTS.get(kind, {}).get(lang)
     if template is None:
         return kind
-    values = dict(data)
+    # 10.0 reads "10": numbers as people write them.
+    values: dict[str, Any] = {k: int(v) if isinstance(v, float) and v.is_integer() else v
+                              for k, v in data.items()}
     if "status" in values:
-        values["status"] = STATUS.get(values["status"], {}).get(lang, values["status"])
+        status = str(values["status"])
+        values["status"] = STATUS.get(status, {}).get(lang, status)
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):

@@ -8,11 +8,13 @@ from marshmallow import Schema, fields, validate, validates_schema
 
 from server.errors import invalid_field
 
+MAX_ID = 2**63 - 1  # notification ids are bigint
+
 
 class FeedQuery(Schema):
     unread = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID), metadata={
         "description": "Only notifications older than this id (the next page)."})
 
 
@@ -33,9 +35,10 @@ class FeedSchema(Schema):
 
 
 class ReadInSchema(Schema):
-    ids = fields.List(fields.Integer(strict=True), load_default=None,
+    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+                      load_default=None,
                       validate=validate.Length(min=1, max=500))
-    up_to = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1),
+    up_to = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=MAX_ID),
                            metadata={"description": "Every notification up to this id."})
 
     @validates_schema

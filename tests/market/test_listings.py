@@ -172,7 +172,7 @@ def test_goods_and_services_beside_fish(market):
       "available_until": iso(datetime.now(UTC) + timedelta(days=1))}, "available_until",
      "until_before_from"),
     ({"available_until": iso(datetime.now(UTC) + timedelta(days=400))}, "available_until",
-     "window_too_long"),
+     "listing_window_too_long"),
     ({"title": "ab"}, "title", "length_between"),
     ({"species_code": None}, "species_code", "fish_needs"),
 ])

@@ -4,11 +4,12 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 14:00:00
 
-Text search: a listing's words are stemmed twice, by PostgreSQL's Spanish on the
-text as written and by ``cardumen_es`` (the same with accents removed first), so a
-query typed with or without accents meets one of them; ``plain`` (lower case, no
-accents) has a trigram index for near misses. The forum uses the same. unaccent
-and pg_trgm are trusted extensions: a database owner may create them.
+Text search: a listing's Spanish words are stemmed by PostgreSQL's Spanish on the
+text as written (it knows "camarones" is "Camarón"; stemming the text without
+accents would make "camaron" and "cámara" one word). ``plain`` (lower case, no
+accents, with the English and scientific names) has a trigram index, for what a
+phone types without accents and for near misses. unaccent and pg_trgm are
+trusted extensions: a database owner may create them.
 
 listing_price and market_order_event refuse UPDATE and DELETE
 (cardumen_refuse_change, from 0002): price history and order history are audits.
@@ -35,9 +36,6 @@ _AUDITS = ('listing_price', 'market_order_event')
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    op.execute("CREATE TEXT SEARCH CONFIGURATION cardumen_es (COPY = pg_catalog.spanish)")
-    op.execute("ALTER TEXT SEARCH CONFIGURATION cardumen_es ALTER MAPPING FOR "
-               "hword, hword_part, word WITH unaccent, spanish_stem")
     # unaccent() is only STABLE (its dictionary could be changed); with the dictionary
     # named it is as immutable as the rules file, which generated columns need.
     op.execute("CREATE FUNCTION cardumen_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE "
@@ -68,8 +66,9 @@ def upgrade() -> None:
     sa.Column('fresh_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=10), server_default='active', nullable=False),
     sa.Column('keywords', sa.Text(), server_default='', nullable=False),
-    sa.Column('search', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector('cardumen_es'::regconfig, title), 'A') || to_tsvector('cardumen_es'::regconfig, coalesce(description, '') || ' ' || keywords) || setweight(to_tsvector('spanish'::regconfig, title), 'A') || to_tsvector('spanish'::regconfig, coalesce(description, '') || ' ' || keywords)", persisted=True), nullable=False),
-    sa.Column('plain', sa.Text(), sa.Computed("lower(cardumen_unaccent(title || ' ' || keywords))", persisted=True), nullable=False),
+    sa.Column('other_names', sa.Text(), server_default='', nullable=False),
+    sa.Column('search', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector('spanish'::regconfig, title), 'A') || to_tsvector('spanish'::regconfig, coalesce(description, '') || ' ' || keywords)", persisted=True), nullable=False),
+    sa.Column('plain', sa.Text(), sa.Computed("lower(cardumen_unaccent(title || ' ' || keywords || ' ' || other_names))", persisted=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("category IN ('gear', 'boat_parts', 'engines', 'electronics', 'safety', 'ice', 'fuel', 'mechanics', 'transport', 'processing', 'other')", name=op.f('ck_listing_category_valid')),
@@ -114,6 +113,7 @@ def upgrade() -> None:
     sa.Column('member_id', sa.UUID(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('q', sa.String(length=200), nullable=True),
+    sa.Column('q_words', postgresql.ARRAY(sa.Text()), nullable=True),
     sa.Column('kind', sa.String(length=10), nullable=True),
     sa.Column('category', sa.String(length=20), nullable=True),
     sa.Column('species_code', sa.String(length=3), nullable=True),
@@ -272,4 +272,3 @@ def downgrade() -> None:
     op.drop_table('listing')
 
     op.execute("DROP FUNCTION cardumen_unaccent(text)")
-    op.execute("DROP TEXT SEARCH CONFIGURATION cardumen_es")
