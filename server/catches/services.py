@@ -232,6 +232,11 @@ def supersede(sess: Session, current: Catch, new_row: dict[str, Any]) -> bool:
         Catch.org_id == current.org_id, Catch.id == current.id,
         Catch.version == current.version).values(superseded_at=text("now()")))
     inserted = insert_catches(sess, [new_row])
+    if inserted:
+        # Marketplace lots drawing on this catch give back what it no longer holds.
+        from server.market.listings import catch_corrected
+
+        catch_corrected(sess, current.org_id, current.id)
     return bool(inserted)
 
 

@@ -40,6 +40,7 @@ from server.market.models import (
 )
 from server.members.auth import Principal
 from server.members.models import Organization, OrgKind, Role
+from server.notifications import services as notifications
 
 UNITS = {ListingKind.fish: (Unit.kg, Unit.piece), ListingKind.goods: (Unit.kg, Unit.piece),
          ListingKind.service: (Unit.hour, Unit.job)}
@@ -398,3 +399,56 @@ def expire_due(sess: Session, now: datetime | None = None, limit: int = 500) -> 
     sess.flush()
     return len(rows)
 
+
+
+def catch_corrected(sess: Session, org_id: uuid.UUID, catch_id: uuid.UUID) -> int:
+    """After a new version of a catch (a correction or a cancellation): lots drawing on
+    it give back what it no longer holds, newest lot first, as far as nothing ordered or
+    sold stands in the way; a lot left with nothing is closed. The logbook is never held
+    back by the market. Returns how many lots changed."""
+    cur = sess.execute(text("""
+        SELECT species_code, landed_kg, count AS pieces, disposition, status FROM catch
+        WHERE org_id = :o AND id = :c AND superseded_at IS NULL"""),
+        {"o": org_id, "c": catch_id}).first()
+    links = sess.execute(text("""
+        SELECT lc.listing_id, lc.quantity AS drawn, l.unit, l.species_code, l.status
+        FROM listing_catch lc JOIN listing l ON l.org_id = lc.org_id AND l.id = lc.listing_id
+        WHERE lc.org_id = :o AND lc.catch_id = :c AND lc.quantity > 0
+        ORDER BY l.created_at DESC, l.id DESC"""), {"o": org_id, "c": catch_id}).all()
+    if cur is None or not links:
+        return 0
+    changed = 0
+    for unit in {link.unit for link in links}:
+        mine = [link for link in links if link.unit == unit]
+        usable = (cur.status == RecordStatus.active and cur.disposition == Disposition.kept
+                  and cur.species_code == mine[0].species_code
+                  and (cur.pieces is not None or unit != Unit.piece))
+        size = (Decimal(cur.pieces or 0) if unit == Unit.piece else Decimal(cur.landed_kg)) \
+            if usable else Decimal(0)
+        excess = sum((Decimal(link.drawn) for link in mine), Decimal(0)) - size
+        for link in mine:
+            if excess <= 0:
+                break
+            if link.status in FINAL:
+                continue  # already trimmed to what it sold or holds
+            listing = sess.get(Listing, (org_id, link.listing_id), with_for_update=True)
+            assert listing is not None
+            free = Decimal(listing.quantity) - Decimal(listing.reserved) - Decimal(listing.sold)
+            give = min(excess, Decimal(link.drawn), free)
+            if give <= 0:
+                continue
+            sess.execute(text("UPDATE listing_catch SET quantity = quantity - :g WHERE org_id = :o "
+                              "AND listing_id = :l AND catch_id = :c"),
+                         {"g": give, "o": org_id, "l": listing.id, "c": catch_id})
+            if give >= listing.quantity:
+                listing.status = ListingStatus.closed.value  # nothing left to offer
+            else:
+                listing.quantity = Decimal(listing.quantity) - give
+            listing.updated_at = _now()
+            excess -= give
+            changed += 1
+            notifications.notify(sess, listing.seller_id, "market.listing_reduced",
+                                 listing_id=listing.id, title=listing.title,
+                                 catch_id=catch_id, quantity=float(give), unit=listing.unit)
+    sess.flush()
+    return changed

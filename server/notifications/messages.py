@@ -11,6 +11,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "market.order_placed": {
         "es": "Nuevo pedido de {quantity} {unit} de «{title}».",
         "en": "New order of {quantity} {unit} of “{title}”."},
+    "market.listing_reduced": {
+        "es": "Corrigió una captura: «{title}» ofrece ahora {quantity} {unit} menos.",
+        "en": "You corrected a catch: “{title}” now offers {quantity} {unit} less."},
     "market.order_status": {
         "es": "Su pedido pasó a {status}.", "en": "Your order is now {status}."},
 }

@@ -255,3 +255,34 @@ def test_photos(market, anon):
             "validation_error")  # a PNG sent as a JPEG is not a JPEG
     assert market.fisher.api.delete(path).status_code == 204
     problem(anon.get(path), 404, "not_found")
+
+
+def _correct(api: Any, catch_id: str, **fields: Any) -> None:
+    r = api.patch(f"/api/v1/catches/{catch_id}", {"base_version": 1} | fields)
+    assert r.status_code == 201, r.get_json()
+
+
+def test_a_corrected_catch_takes_back_what_it_no_longer_holds(market, db):
+    listing = create(market.fisher.api, fish(market, quantity=50))  # 40 + 10 of 40, 30
+    assert order(market.buyer.api, listing["id"], 12).status_code == 201
+    # Catch 2 landed 4 kg, not 30: the lot gives back 6 of its 10 from it.
+    _correct(market.fisher.api, market.catches[1], landed_kg=4.0)
+    assert _links(db, listing["id"]) == [40.0, 4.0]
+    assert stock(db, listing["id"]) == (44.0, 12.0, 0.0)
+    # Catch 1 turns out to have been sold at landing: it backs nothing any more, but the
+    # 12 kg a buyer ordered stay (the market never undoes an order).
+    _correct(market.fisher.api, market.catches[0], disposition="sold", unit_price=90.0)
+    assert stock(db, listing["id"]) == (12.0, 12.0, 0.0)
+    assert _links(db, listing["id"]) == [8.0, 4.0]
+    feed = market.fisher.api.get("/api/v1/me/notifications").get_json()["notifications"]
+    assert [n["kind"] for n in feed][:2] == ["market.listing_reduced"] * 2
+
+
+def test_a_cancelled_catch_closes_a_lot_it_alone_backed(market, db):
+    listing = create(market.fisher.api, fish(market, quantity=20, catch_ids=market.catches[2:]))
+    r = market.fisher.api.delete(f"/api/v1/catches/{market.catches[2]}", {"base_version": 1})
+    assert r.status_code == 200, r.get_json()
+    got = market.fisher.api.get(f"{LISTINGS}/{listing['id']}").get_json()
+    assert got["status"] == "closed" and _links(db, listing["id"]) == [0.0]
+    # Another correction of an untouched catch changes no lot.
+    _correct(market.fisher.api, market.catches[0], landed_kg=41.0)
