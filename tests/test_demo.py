@@ -273,8 +273,12 @@ def test_members_can_log_in(loaded: Loaded) -> None:
     assert tokens.verify_password(member.password_hash, loader.DEMO_PASSWORD)
 
 
-def test_the_demo_market(loaded: Loaded) -> None:
+def test_the_demo_market(loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> None:
     from server.demo import market
+
+    # `cardumen demo load` in test_cli may have committed a demo market already: this
+    # one is the loaded fixture's own.
+    monkeypatch.setattr(market, "BUYER_ORG", market.BUYER_ORG + " " + uuid.uuid4().hex[:6])
 
     counts = market.load(loaded.sess, loaded.sess.scalars(select(Member.password_hash)).first()
                          or "", progress=False)

@@ -80,10 +80,11 @@ def accounts(limit: int) -> None:
              .join(Membership, Membership.org_id == Organization.id)
              .join(Member, Member.id == Membership.member_id)
              .where(Organization.name.startswith("[DEMO] "))).subquery()
-    # Cooperatives first (their admins, then fishers), then the demo fisheries office.
+    # Cooperatives first (their admins, then fishers), then the demo restaurant's buyer,
+    # then the demo fisheries office.
     rows = db.session().execute(select(inner).where(inner.c.n <= limit)
-                                .order_by(inner.c.role == "authority", inner.c.org,
-                                          inner.c.n)).all()
+                                .order_by(inner.c.role == "authority", inner.c.role == "buyer",
+                                          inner.c.org, inner.c.n)).all()
     if not rows:
         click.echo("no demo data: run `cardumen demo load`")
         return

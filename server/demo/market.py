@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import select, text
@@ -33,19 +33,21 @@ DEADLINES = orders.Deadlines(timedelta(hours=24), timedelta(days=7))
 # A fisher's latest catches kept for sale, one species per fisher (the most kept kg).
 _LATEST_KEPT = """
     WITH kept AS (
-        SELECT c.org_id, c.member_id, c.species_code, c.id, c.landed_kg, c.caught_at,
-               c.presentation, t.return_port_id,
+        SELECT c.org_id, c.member_id, c.species_code, c.id, c.caught_at, c.presentation,
+               t.return_port_id, c.landed_kg - coalesce(
+                   (SELECT sum(lc.quantity) FROM listing_catch lc
+                    WHERE lc.org_id = c.org_id AND lc.catch_id = c.id), 0) AS left_kg,
                row_number() OVER (PARTITION BY c.org_id, c.member_id, c.species_code
                                   ORDER BY c.caught_at DESC) AS n
         FROM catch c JOIN trip t ON t.org_id = c.org_id AND t.id = c.trip_id
         WHERE c.org_id = :org AND c.superseded_at IS NULL AND c.status = 'active'
-          AND c.disposition = 'kept' AND c.caught_at > now() - interval '60 days'),
+          AND c.disposition = 'kept'),
     best AS (
-        SELECT org_id, member_id, species_code, sum(landed_kg) AS kg,
+        SELECT org_id, member_id, species_code, sum(left_kg) AS kg,
                array_agg(id ORDER BY caught_at DESC) AS ids,
                max(return_port_id::text) AS port_id, min(presentation) AS presentation,
-               row_number() OVER (PARTITION BY member_id ORDER BY sum(landed_kg) DESC) AS r
-        FROM kept WHERE n <= 5 GROUP BY 1, 2, 3)
+               row_number() OVER (PARTITION BY member_id ORDER BY sum(left_kg) DESC) AS r
+        FROM kept WHERE n <= 5 AND left_kg > 0 GROUP BY 1, 2, 3)
     SELECT b.member_id, b.species_code, b.kg, b.ids, b.port_id, b.presentation,
            sp.name_es, m.role
     FROM best b JOIN species sp ON sp.code = b.species_code
@@ -90,7 +92,7 @@ def load(sess: Session, password_hash: str, progress: bool = True) -> dict[str, 
                      disable=not progress):
         rows = sess.execute(text(_LATEST_KEPT), {"org": coop.id, "n": PER_COOP}).all()
         for r in rows:
-            qty = min(Decimal(r.kg), Decimal(200)).quantize(Decimal("1"))
+            qty = min(Decimal(r.kg), Decimal(200)).quantize(Decimal("1"), ROUND_DOWN)
             if qty < 1:
                 continue
             body: dict[str, Any] = {

@@ -40,8 +40,8 @@ def test_corrections_cancellations_and_empty_trips_reach_the_dashboard(factory: 
     catch_up(db, lambda: (month_row(api, key) or {}).get("trips") == 2)
     assert month_row(api, key) == {
         "month": key, "landed_kg": 8.0, "trips": 2, "zero_catch_trips": 1, "sea_hours": 12.0,
-        "sea_days": 2, "income_mxn": 400.0, "costs_mxn": 1270.0, "net_mxn": -870.0,
-        "kg_per_trip": 4.0}
+        "sea_days": 2, "first_sale_mxn": 400.0, "market_sales_mxn": 0.0, "income_mxn": 400.0,
+        "costs_mxn": 1270.0, "net_mxn": -870.0, "kg_per_trip": 4.0}
     r = api.patch(f"/api/v1/catches/{k['id']}", {"base_version": 1, "landed_kg": 10})
     assert r.status_code == 201, r.get_json()
     catch_up(db, lambda: (month_row(api, key) or {}).get("landed_kg") == 10.0)

@@ -57,12 +57,6 @@ def destination(start: tuple[float, float], bearing_deg: float, metres: float,
     return math.degrees(lon2), math.degrees(lat2)
 
 
-def geodesic(a: tuple[float, float], b: tuple[float, float]) -> float:
-    from pyproj import Geod
-
-    return float(Geod(ellps="WGS84").inv(a[0], a[1], b[0], b[1])[2])
-
-
 @dataclass
 class Seller:
     org: Organization
