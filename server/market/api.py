@@ -12,7 +12,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app, redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 
 from server import db
 from server.errors import ApiError, FieldError
@@ -201,8 +201,8 @@ class MyListings(MethodView):
         if query["status"]:
             q = q.where(Listing.status == query["status"])
         rows, nxt = _created_page(q, Listing, query["after"], query["limit"])
-        cards = [search.card(db.session(), r.id) for r in rows]
-        return {"items": _cards([c for c in cards if c]), "sort": "created", "next_cursor": nxt}
+        return {"items": _cards(search.cards(db.session(), [r.id for r in rows])),
+                "sort": "created", "next_cursor": nxt}
 
 
 def _lot(code: str) -> dict[str, Any]:
@@ -396,20 +396,29 @@ class Sales(MethodView):
                 "by_month": [dict(m) for m in months]}
 
 
-def _saved(s: SavedSearch) -> dict[str, Any]:
+# A saved search's point and box as numbers, read with the row (not one query per search).
+_SAVED_GEO = (func.ST_X(func.geometry(SavedSearch.near)), func.ST_Y(func.geometry(SavedSearch.near)),
+              func.ST_XMin(SavedSearch.bbox), func.ST_YMin(SavedSearch.bbox),
+              func.ST_XMax(SavedSearch.bbox), func.ST_YMax(SavedSearch.bbox))
+
+
+def _saved(s: SavedSearch, geo: Any) -> dict[str, Any]:
     crit: dict[str, Any] = {k: getattr(s, k) for k in (
         "q", "kind", "category", "species_code", "presentation", "preservation", "currency")}
     for k in ("min_price", "max_price"):
         crit[k] = float(getattr(s, k)) if getattr(s, k) is not None else None
     crit["org_id"] = s.seller_org_id
     crit["radius_km"] = s.radius_m / 1000.0 if s.radius_m is not None else None
-    geo = db.session().execute(text(
-        "SELECT ST_X(near::geometry), ST_Y(near::geometry), ST_XMin(bbox), ST_YMin(bbox), "
-        "ST_XMax(bbox), ST_YMax(bbox) FROM saved_search WHERE id = :i"), {"i": s.id}).one()
     crit["lon"], crit["lat"] = geo[0], geo[1]
     crit["bbox"] = list(geo[2:]) if geo[2] is not None else None
     return {"id": s.id, "name": s.name, "criteria": {k: v for k, v in crit.items() if v is not None},
             "created_at": s.created_at}
+
+
+def _saved_rows(*where: Any) -> list[dict[str, Any]]:
+    rows = db.session().execute(select(SavedSearch, *_SAVED_GEO).where(*where)
+                                .order_by(SavedSearch.created_at))
+    return [_saved(r[0], r[1:]) for r in rows]
 
 
 @blp.route("/me/saved-searches")
@@ -418,9 +427,7 @@ class SavedSearches(MethodView):
     @blp.response(200, SavedSearchesSchema)
     @auth.login_required
     def get(self) -> Any:
-        rows = db.session().scalars(select(SavedSearch).where(
-            SavedSearch.member_id == auth.current().member_id).order_by(SavedSearch.created_at))
-        return {"saved_searches": [_saved(s) for s in rows]}
+        return {"saved_searches": _saved_rows(SavedSearch.member_id == auth.current().member_id)}
 
     @blp.doc(security=auth.SECURITY)
     @blp.response(201, SavedSearchOutSchema)
@@ -438,7 +445,7 @@ class SavedSearches(MethodView):
             raise ApiError(409, "too_many_saved_searches", max=search.MAX_SAVED)
         s = search.save(sess, me, data)
         sess.commit()
-        return _saved(s)
+        return _saved_rows(SavedSearch.id == s.id)[0]
 
 
 @blp.route("/me/saved-searches/<uuid:search_id>")

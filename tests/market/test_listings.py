@@ -286,3 +286,18 @@ def test_a_cancelled_catch_closes_a_lot_it_alone_backed(market, db):
     assert got["status"] == "closed" and _links(db, listing["id"]) == [0.0]
     # Another correction of an untouched catch changes no lot.
     _correct(market.fisher.api, market.catches[0], landed_kg=41.0)
+
+
+def test_my_listings_any_status_newest_first_and_only_mine(market, factory):
+    a = create(market.fisher.api, fish(market, quantity=10))
+    b = create(market.fisher.api, fish(market, quantity=10, title="Pargo para restaurante"))
+    assert market.fisher.api.patch(f"{LISTINGS}/{a['id']}", {"status": "closed"}).status_code == 200
+    create(factory.person(market.coop.org, Role.fisher).api, fish(market, catch_ids=[]))
+    page = market.fisher.api.get("/api/v1/me/listings", query_string={"limit": 1}).get_json()
+    assert [i["id"] for i in page["items"]] == [b["id"]] and page["next_cursor"]
+    rest = market.fisher.api.get("/api/v1/me/listings", query_string={
+        "limit": 5, "after": page["next_cursor"]}).get_json()
+    assert [(i["id"], i["status"]) for i in rest["items"]] == [(a["id"], "closed")]
+    closed = market.fisher.api.get("/api/v1/me/listings", query_string={"status": "closed"})
+    assert [i["id"] for i in closed.get_json()["items"]] == [a["id"]]
+    assert market.buyer.api.get("/api/v1/me/listings").get_json()["items"] == []
