@@ -11,6 +11,9 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # required in production; a per-process random key otherwise
     "DATABASE_URL": None,  # None: the embedded cluster (server.localdb)
     "DB_POOL_SIZE": 10,
+    # PostgreSQL's parallel workers per query on the web app's connections (None: the
+    # server's own setting). Jobs and the CLI keep the server's.
+    "DB_PARALLEL_WORKERS": 0,
     "ACCESS_TOKEN_TTL": 15 * 60,
     "REFRESH_TOKEN_TTL": 60 * 24 * 3600,
     # Body limits: the wire size (maybe gzip) and the decoded size.

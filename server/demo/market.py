@@ -125,7 +125,7 @@ def load(sess: Session, password_hash: str, progress: bool = True) -> dict[str, 
     # cooperative shows a pooled rating), accepted, and just placed.
     for i, (_coop, listing) in enumerate(made[:8]):
         want = min(Decimal(5), Decimal(listing.quantity))
-        order, _ = orders.place(sess, shopper, {"listing_id": listing.id, "quantity": want,
+        order, _, _ = orders.place(sess, shopper, {"listing_id": listing.id, "quantity": want,
                                                 "note": None, "buyer_org_id": buyer_org.id},
                                 f"demo-{listing.id}", DEADLINES)
         n_orders += 1

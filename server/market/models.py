@@ -125,6 +125,10 @@ class Listing(Base):
               postgresql_where=text("status = 'active'")),
         Index("ix_listing_live_species", "species_code", "unit_price",
               postgresql_where=text("status = 'active'")),
+        # One species near a point: the species and the radius' box in one index condition,
+        # and nearest-first as a KNN scan (migration 0011 says why).
+        Index("ix_listing_live_species_location", "species_code", "location",
+              postgresql_using="gist", postgresql_where=text("status = 'active'")),
         Index("ix_listing_search", "search", postgresql_using="gin"),
         Index("ix_listing_plain", "plain", postgresql_using="gin",
               postgresql_ops={"plain": "gin_trgm_ops"}),

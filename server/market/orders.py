@@ -80,8 +80,9 @@ def _num(d: Decimal) -> str:
 
 
 def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
-          dl: Deadlines) -> tuple[Order, bool]:
-    """The order, and whether it is a replay of an earlier request with this key."""
+          dl: Deadlines) -> tuple[Order, bool, list[OrderEvent]]:
+    """The order, whether it is a replay of an earlier request with this key, and its
+    history."""
     h = request_hash(data)
     sess.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"),
                  {"k": f"order:{p.member_id}:{key}"})
@@ -92,11 +93,13 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
             raise ApiError(422, "idempotency_key_reused",
                            errors=[FieldError("Idempotency-Key", "idempotency_key_reused",
                                               location="headers")])
-        return earlier, True
+        return earlier, True, history(sess, earlier)
     if data["buyer_org_id"] is not None and not p.role_in(data["buyer_org_id"]):
         raise ApiError(422, "validation_error",
                        errors=[FieldError("buyer_org_id", "buyer_org_not_yours")])
-    listing = sess.scalars(select(Listing).where(Listing.id == data["listing_id"])).first()
+    # Only what an order needs: the whole row carries the search vectors.
+    listing = sess.execute(select(Listing.org_id, Listing.id, Listing.seller_id, Listing.unit,
+                                  Listing.title).where(Listing.id == data["listing_id"])).first()
     if listing is None:
         raise ApiError(422, "validation_error", errors=[FieldError(
             "listing_id", "listing_unknown", {"id": str(data["listing_id"])})])
@@ -113,7 +116,7 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
         RETURNING unit_price, currency, unit"""),
         {"q": q, "org": listing.org_id, "id": listing.id}).first()
     if row is None:
-        _refuse(sess, listing)
+        _refuse(sess, listing.org_id, listing.id)
         # Enough stock when we looked, none when we tried: another order took it.
         left = sess.scalar(select(Listing.quantity - Listing.reserved - Listing.sold).where(
             Listing.org_id == listing.org_id, Listing.id == listing.id))
@@ -128,16 +131,17 @@ def place(sess: Session, p: Principal, data: dict[str, Any], key: str,
                   expires_at=_now() + dl.accept, id=new_id())
     sess.add(order)
     sess.flush()
-    _event(sess, order, S.placed, p.member_id, None)
+    placed = _event(sess, order, S.placed, p.member_id, None, seq=1)
     notifications.notify(sess, listing.seller_id, "market.order_placed", order_id=order.id,
                          listing_id=listing.id, title=listing.title, quantity=float(q),
                          unit=unit)
-    return order, False
+    return order, False, [placed]
 
 
-def _refuse(sess: Session, listing: Listing) -> None:
+def _refuse(sess: Session, org_id: uuid.UUID, listing_id: uuid.UUID) -> None:
     """Why a listing took no order (other than its stock)."""
-    sess.refresh(listing)
+    listing = sess.execute(select(Listing.status, Listing.available_from, Listing.available_until)
+                           .where(Listing.org_id == org_id, Listing.id == listing_id)).one()
     now = _now()
     if listing.status != ListingStatus.active:
         raise ApiError(409, "listing_not_available", state=msg.state(listing.status))
@@ -148,11 +152,16 @@ def _refuse(sess: Session, listing: Listing) -> None:
 
 
 def _event(sess: Session, order: Order, status: OrderStatus, by: uuid.UUID | None,
-           reason: str | None) -> None:
-    seq = sess.scalar(select(func.coalesce(func.max(OrderEvent.seq), 0)).where(
-        OrderEvent.org_id == order.org_id, OrderEvent.order_id == order.id))
-    sess.add(OrderEvent(org_id=order.org_id, order_id=order.id, seq=int(seq or 0) + 1,
-                        status=status.value, by_member_id=by, reason=reason))
+           reason: str | None, seq: int | None = None) -> OrderEvent:
+    """The order's next event (``seq`` when the caller knows it: 1 for a new order)."""
+    if seq is None:
+        last = sess.scalar(select(func.coalesce(func.max(OrderEvent.seq), 0)).where(
+            OrderEvent.org_id == order.org_id, OrderEvent.order_id == order.id))
+        seq = int(last or 0) + 1
+    event = OrderEvent(org_id=order.org_id, order_id=order.id, seq=seq,
+                       status=status.value, by_member_id=by, reason=reason)
+    sess.add(event)
+    return event
 
 
 def parties(order: Order, member_id: uuid.UUID) -> set[str]:

@@ -160,8 +160,12 @@ def search(sess: Session, c: Mapping[str, Any]) -> dict[str, Any]:
                  f"coalesce(ST_Intersects(l.delivery_area, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)),"
                  " false) AS delivers_here")
     params["limit"] = c["limit"] + 1
-    sql = (f"SELECT {CARD}{extra} {CARD_FROM} WHERE {LIVE} "
-           + "".join(f" AND {x}" for x in conds) + f" ORDER BY {order} LIMIT :limit")
+    # The page is chosen on listing alone and only its rows are joined and made cards:
+    # joining before the LIMIT built a card for every candidate in the radius.
+    page = (f"SELECT l.org_id, l.id FROM listing l WHERE {LIVE} "
+            + "".join(f" AND {x}" for x in conds) + f" ORDER BY {order} LIMIT :limit")
+    sql = (f"SELECT {CARD}{extra} {CARD_FROM} JOIN ({page}) page "
+           f"ON page.org_id = l.org_id AND page.id = l.id ORDER BY {order}")
     rows, more = split_page(sess.execute(text(sql), params).mappings().all(), c["limit"])
     items = [dict(r) for r in rows]
     nxt = None

@@ -9,17 +9,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
-from sqlalchemy import exists, func, select
+from sqlalchemy import text
 
 from server import db
 from server.errors import ApiError
 from server.members import tokens
 from server.members.models import (
-    Member,
-    Membership,
     MembershipStatus,
     Organization,
-    RefreshToken,
     Role,
 )
 
@@ -46,6 +43,19 @@ class Principal:
         return self.is_platform_admin or self.roles.get(org_id) == Role.admin
 
 
+# One round trip on every request: the member still allowed in (so a logged-out device's
+# access token dies at once), its refresh family live, and its active memberships. Plain
+# SQL made once: building the Core statement and its cache key cost 1 ms a request.
+_PRINCIPAL = text(f"""
+    SELECT m.is_platform_admin,
+           (SELECT json_object_agg(ms.org_id, ms.role) FROM membership ms
+            WHERE ms.member_id = m.id AND ms.status = '{MembershipStatus.active.value}')
+    FROM member m
+    WHERE m.id = :member AND m.disabled_at IS NULL
+      AND EXISTS (SELECT 1 FROM refresh_token r
+                  WHERE r.family_id = :family AND r.revoked_at IS NULL)""")
+
+
 def _load() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -59,17 +69,8 @@ def _load() -> Principal:
     except tokens.TokenInvalid as exc:
         raise ApiError(401, "token_invalid",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
-    sess = db.session()
-    # One round trip on every request: the member still allowed in, (so a
-    # logged-out device's access token dies at once) its refresh family live,
-    # and its active memberships.
-    family_live = exists().where(RefreshToken.family_id == claims.family_id,
-                                 RefreshToken.revoked_at.is_(None))
-    roles = (select(func.json_object_agg(Membership.org_id, Membership.role))
-             .where(Membership.member_id == Member.id,
-                    Membership.status == MembershipStatus.active).scalar_subquery())
-    row = sess.execute(select(Member.is_platform_admin, roles).where(
-        Member.id == claims.member_id, Member.disabled_at.is_(None), family_live)).first()
+    row = db.session().execute(_PRINCIPAL, {"member": claims.member_id,
+                                             "family": claims.family_id}).first()
     if row is None:
         raise ApiError(401, "token_invalid", headers={"WWW-Authenticate": "Bearer"})
     return Principal(claims.member_id, claims.family_id, row[0],

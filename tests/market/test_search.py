@@ -101,6 +101,24 @@ def test_default_sort_is_freshness_without_a_point_and_no_distance(coop, buyer):
         a: round(haversine(MAZATLAN, CERRITOS) / 1000), b: round(haversine(MAZATLAN, LA_PAZ) / 1000)}
 
 
+def test_a_search_card_is_the_listing_as_its_own_page_shows_it(coop, buyer, db):
+    """Search pages are written by orjson, a listing's page by its marshmallow schema:
+    the two must say the same, to the type of every value."""
+    made = [listing(coop, at=MAZATLAN, description="Recién llegado", port_id=port_id(db)),
+            listing(coop, at=CERRITOS, delivery_area=box(-106.6, 23.1, -106.3, 23.4),
+                    quantity=12.345, unit_price=87.5),
+            listing(coop, kind="goods", at=TEACAPAN), listing(coop, kind="service", at=ALTATA)]
+    for params in ({}, lonlat(MAZATLAN)):
+        page = search(buyer.api, org_id=coop.org_id, **params)
+        assert page["next_cursor"] is None and len(page["items"]) == len(made)
+        for item in page["items"]:
+            alone = buyer.api.get(f"{LISTINGS}/{item['id']}").get_json()
+            if params:
+                assert set(item) - set(alone) == {"distance_m", "delivers_here"}
+                item = {k: v for k, v in item.items() if k in alone}
+            assert json.dumps(item, sort_keys=True) == json.dumps(alone, sort_keys=True)
+
+
 def test_radius_includes_exactly_the_listings_within_it(coop, buyer):
     q = MAZATLAN
     spots = {"here": q, "10km": destination(q, 90, 10_000), "inside": destination(q, 30, 49_900),
