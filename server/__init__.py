@@ -31,6 +31,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from server import api, db, errors, http, i18n
     from server.analytics import messages as analytics_messages
     from server.consent import messages as consent_messages
+    from server.forum import messages as forum_messages
+    from server.governance import messages as governance_messages
     from server.market import messages as market_messages
     from server.reports import messages as report_messages
 
@@ -39,6 +41,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     i18n.register(consent_messages.MESSAGES)
     i18n.register(analytics_messages.MESSAGES)
     i18n.register(market_messages.MESSAGES)
+    i18n.register(forum_messages.MESSAGES)
+    i18n.register(governance_messages.MESSAGES)
     db.init_app(app, app.config["DATABASE_URL"])
     http.init_app(app)
     api.init_app(app)

@@ -88,6 +88,8 @@ def init_app(app: Flask) -> None:
     from server.catches.api import blp as catches_blp
     from server.consent.api import blp as consent_blp
     from server.fleet.api import blp as fleet_blp
+    from server.forum.api import blp as forum_blp
+    from server.governance.api import blp as governance_blp
     from server.health import blp as health_blp
     from server.market.api import blp as market_blp
     from server.market.api import short as lots_bp
@@ -97,7 +99,8 @@ def init_app(app: Flask) -> None:
     from server.reports.api import blp as reports_blp
 
     for blp in (health_blp, auth_blp, orgs_blp, fleet_blp, catalog_blp, catches_blp, consent_blp,
-                analytics_blp, reports_blp, market_blp, notifications_blp):
+                analytics_blp, reports_blp, market_blp, notifications_blp, forum_blp,
+                governance_blp):
         api.register_blueprint(blp)
     app.register_blueprint(lots_bp)  # /p/<code>: a lot's short URL, for QR codes
     app.register_blueprint(ogc_bp)  # OGC API Features: its own documents, not flask-smorest's

@@ -1,0 +1,5 @@
+"""Error and field messages of governance, in Spanish and English."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {}

@@ -1,0 +1,3 @@
+"""Tables of governance (filled by the governance work)."""
+
+from __future__ import annotations
