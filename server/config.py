@@ -62,6 +62,11 @@ DEFAULTS: dict[str, Any] = {
     "MARKET_MIN_RATINGS": 3,
     "MARKET_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
     "MARKET_MAX_PHOTOS": 6,
+    # Forum (issue 6): posts (threads, replies, edits) and votes (useful votes, flags) per
+    # member in a window of FORUM_RATE_WINDOW seconds.
+    "FORUM_POSTS_PER_WINDOW": 20,
+    "FORUM_VOTES_PER_WINDOW": 120,
+    "FORUM_RATE_WINDOW": 600,
     # The address printed in lots' QR codes (https://example.org); None: the request's host.
     "PUBLIC_URL": None,
 }

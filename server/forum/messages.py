@@ -1,5 +1,46 @@
-"""Error and field messages of the forum, in Spanish and English."""
+"""Spanish and English texts of the forum's errors."""
 
 from __future__ import annotations
 
-MESSAGES: dict[str, dict[str, str]] = {}
+MESSAGES: dict[str, dict[str, str]] = {
+    "text_blank": {"en": "Write something: only spaces is empty.",
+                   "es": "Escriba algo: solo espacios es vacío."},
+    "patch_empty": {"en": "Nothing to change.", "es": "No hay nada que cambiar."},
+    "category_unknown": {"en": "No forum category {category}.",
+                         "es": "No existe la categoría del foro {category}."},
+    "gear_unknown": {"en": "No gear {gear} in the catalog.",
+                     "es": "No existe el arte de pesca {gear} en el catálogo."},
+    "visible_org_not_yours": {"en": "You are not a member of organization {id}.",
+                              "es": "No es miembro de la organización {id}."},
+    "mention_cannot_read": {"en": "Member {id} cannot read this thread (or does not exist).",
+                            "es": "El miembro {id} no puede leer este tema (o no existe)."},
+    "relevance_needs_q": {"en": "Relevance needs words to search (q).",
+                          "es": "La relevancia necesita palabras que buscar (q)."},
+    "thread_locked": {"en": "This thread is locked: no more replies or changes.",
+                      "es": "Este tema está cerrado: no admite más respuestas ni cambios."},
+    "not_thread_author": {"en": "Only the thread's author (or a moderator) may do this.",
+                          "es": "Solo quien abrió el tema (o un moderador) puede hacerlo."},
+    "not_post_author": {"en": "Only the post's author may change it.",
+                        "es": "Solo quien escribió la publicación puede cambiarla."},
+    "vote_own_post": {"en": "You cannot vote for your own post.",
+                      "es": "No puede votar por su propia publicación."},
+    "solution_not_in_thread": {"en": "Post {id} is not a visible reply of this thread.",
+                               "es": "La publicación {id} no es una respuesta visible de este tema."},
+    "solution_not_reply": {"en": "The solution is a reply, not the question.",
+                           "es": "La solución es una respuesta, no la pregunta."},
+    "post_hidden": {"en": "This post was hidden by a moderator.",
+                    "es": "Un moderador ocultó esta publicación."},
+    "flag_own_post": {"en": "You cannot report your own post.",
+                      "es": "No puede reportar su propia publicación."},
+    "already_flagged": {"en": "You already reported this post.",
+                        "es": "Ya reportó esta publicación."},
+    "not_moderator": {"en": "Only a moderator of this forum may do this.",
+                      "es": "Solo un moderador de este foro puede hacerlo."},
+    "already_hidden": {"en": "Already hidden.", "es": "Ya está oculto."},
+    "not_hidden": {"en": "It is not hidden.", "es": "No está oculto."},
+    "already_locked": {"en": "Already locked.", "es": "Ya está cerrado."},
+    "not_locked": {"en": "It is not locked.", "es": "No está cerrado."},
+    "member_unknown": {"en": "No member {id}.", "es": "No existe el miembro {id}."},
+    "moderator_not_member": {"en": "A cooperative's moderator must be one of its members.",
+                             "es": "Quien modera una cooperativa debe ser uno de sus miembros."},
+}

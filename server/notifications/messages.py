@@ -14,6 +14,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "market.listing_reduced": {
         "es": "Corrigió una captura: «{title}» ofrece ahora {quantity} {unit} menos.",
         "en": "You corrected a catch: “{title}” now offers {quantity} {unit} less."},
+    "forum.reply": {"es": "{by} respondió en «{title}».", "en": "{by} replied in “{title}”."},
+    "forum.reply_own": {"es": "{by} respondió a su tema «{title}».",
+                        "en": "{by} replied to your thread “{title}”."},
+    "forum.mention": {"es": "{by} le mencionó en «{title}».",
+                      "en": "{by} mentioned you in “{title}”."},
+    "forum.solution": {"es": "«{title}» tiene solución aceptada.",
+                       "en": "“{title}” has an accepted solution."},
+    "forum.solution_yours": {"es": "{by} aceptó su respuesta como la solución de «{title}».",
+                             "en": "{by} accepted your reply as the solution of “{title}”."},
     "market.order_status": {
         "es": "Su pedido pasó a {status}.", "en": "Your order is now {status}."},
 }

@@ -1,0 +1,311 @@
+"""Shapes of threads, posts, searches, flags and moderation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate, validates_schema
+
+from server.catalog.schemas import species_code
+from server.errors import invalid, invalid_field
+from server.forum.models import FlagReason, ModerationAction, TextFormat
+from server.geofields import GeoPoint
+
+MAX_TITLE = 160
+MAX_BODY = 20_000
+MAX_TAGS = 10
+MAX_MENTIONS = 10
+MAX_RADIUS_KM = 1000.0
+
+
+def _one_of(enum: Any) -> validate.OneOf:
+    return validate.OneOf([e.value for e in enum])
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise invalid("text_blank")
+
+
+class _Text(fields.String):
+    """Text that is not only spaces, with NUL and other control characters refused."""
+
+    def __init__(self, *, max_len: int, min_len: int = 1, **kw: Any) -> None:
+        super().__init__(validate=[validate.Length(min=min_len, max=max_len), _not_blank], **kw)
+
+
+def _tags(inner: fields.Field, **kw: Any) -> fields.List:
+    return fields.List(inner, validate=validate.Length(max=MAX_TAGS), **kw)
+
+
+class ThreadInSchema(Schema):
+    category = fields.String(required=True, metadata={
+        "description": "A code of GET /forum/categories (gear_boats, safety, ...)."})
+    title = _Text(required=True, min_len=3, max_len=MAX_TITLE)
+    body = _Text(required=True, max_len=MAX_BODY)
+    format = fields.String(load_default=TextFormat.plain.value, validate=_one_of(TextFormat),
+                           metadata={"description": "plain (the default) or markdown; raw "
+                                                    "HTML is shown as text either way."})
+    visible_org_id = fields.UUID(load_default=None, metadata={
+        "description": "Only this organization's members see the thread (you must belong "
+                       "to it); omitted: everyone on the platform."})
+    species = _tags(fields.String(validate=species_code), load_default=list,
+                    metadata={"description": "ASFIS codes."})
+    gear = _tags(fields.String(validate=validate.Length(min=1, max=10)), load_default=list,
+                 metadata={"description": "Gear codes of GET /catalog/gear."})
+    zones = _tags(fields.UUID(), load_default=list, metadata={"description": "Zone ids."})
+    location = GeoPoint(load_default=None, metadata={
+        "description": "Where the problem is (GeoJSON Point): a broken ice machine, ghost nets."})
+    mentions = fields.List(fields.UUID(), load_default=list,
+                           validate=validate.Length(max=MAX_MENTIONS), metadata={
+                               "description": "Members to notify (they must be able to read "
+                                              "the thread)."})
+
+
+class ThreadPatchSchema(Schema):
+    category = fields.String()
+    title = _Text(min_len=3, max_len=MAX_TITLE)
+    species = _tags(fields.String(validate=species_code))
+    gear = _tags(fields.String(validate=validate.Length(min=1, max=10)))
+    zones = _tags(fields.UUID())
+    location = GeoPoint(allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise invalid_field("_schema", "patch_empty")
+
+
+class PostInSchema(Schema):
+    body = _Text(required=True, max_len=MAX_BODY)
+    format = fields.String(load_default=TextFormat.plain.value, validate=_one_of(TextFormat))
+    mentions = fields.List(fields.UUID(), load_default=list,
+                           validate=validate.Length(max=MAX_MENTIONS))
+
+
+class PostPatchSchema(Schema):
+    body = _Text(required=True, max_len=MAX_BODY)
+    format = fields.String(load_default=None, validate=_one_of(TextFormat))
+
+
+class SolutionInSchema(Schema):
+    post_id = fields.UUID(required=True, metadata={"description": "A reply of this thread."})
+
+
+class FlagInSchema(Schema):
+    reason = fields.String(required=True, validate=_one_of(FlagReason))
+    note = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+THREAD_ACTIONS = [ModerationAction.hide.value, ModerationAction.restore.value,
+                  ModerationAction.lock.value, ModerationAction.unlock.value]
+POST_ACTIONS = [ModerationAction.hide.value, ModerationAction.restore.value,
+                ModerationAction.dismiss_flags.value]
+
+
+class ThreadModerationSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(THREAD_ACTIONS))
+    reason = _Text(required=True, max_len=500)
+
+
+class PostModerationSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(POST_ACTIONS))
+    reason = _Text(required=True, max_len=500)
+
+
+class ModeratorInSchema(Schema):
+    member_id = fields.UUID(required=True)
+    org_id = fields.UUID(load_default=None, metadata={
+        "description": "The cooperative to moderate; omitted: the whole platform "
+                       "(platform admins only)."})
+
+
+class ThreadQuery(Schema):
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
+        "description": "Words, in Spanish: accents, plurals and word families do not "
+                       "matter (pescadores finds pesca), near misses are forgiven."})
+    category = fields.String(load_default=None)
+    species = fields.String(load_default=None, validate=species_code)
+    gear = fields.String(load_default=None, validate=validate.Length(min=1, max=10))
+    zone = fields.UUID(load_default=None)
+    solved = fields.Boolean(load_default=None)
+    org_id = fields.UUID(load_default=None, metadata={
+        "description": "Only the threads of this organization (you must belong to it)."})
+    author_id = fields.UUID(load_default=None)
+    lon = fields.Float(load_default=None, allow_nan=False,
+                       validate=validate.Range(min=-180, max=180))
+    lat = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=-90, max=90))
+    radius_km = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(
+        min=0, min_inclusive=False, max=MAX_RADIUS_KM))
+    sort = fields.String(load_default=None, validate=validate.OneOf(
+        ["relevance", "recent", "distance"]), metadata={
+        "description": "relevance (with q: the default; newer posts rank higher), recent "
+                       "(last reply first; the default without q), distance (needs lon, lat)."})
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    after = fields.String(load_default=None, metadata={"description": "next_cursor."})
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("lon") is None) != (data.get("lat") is None):
+            raise invalid_field("lat" if data.get("lat") is None else "lon", "point_incomplete")
+        if data.get("radius_km") is not None and data.get("lon") is None:
+            raise invalid_field("radius_km", "radius_needs_point")
+        if data.get("sort") == "distance" and data.get("lon") is None:
+            raise invalid_field("sort", "distance_needs_point")
+        if data.get("sort") == "relevance" and not data.get("q"):
+            raise invalid_field("sort", "relevance_needs_q")
+
+
+class PostsQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    after = fields.String(load_default=None)
+
+
+class AuditQuery(Schema):
+    org_id = fields.UUID(load_default=None, metadata={
+        "description": "The cooperative's audit; omitted: the platform's (platform moderators)."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class FlagQueueQuery(AuditQuery):
+    pass
+
+
+# --- out ---------------------------------------------------------------------------------
+
+class CategorySchema(Schema):
+    code = fields.String()
+    name_es = fields.String()
+    name_en = fields.String()
+
+
+class CategoriesSchema(Schema):
+    categories = fields.List(fields.Nested(CategorySchema))
+
+
+class AuthorSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class PostOutSchema(Schema):
+    id = fields.UUID()
+    thread_id = fields.UUID()
+    author = fields.Nested(AuthorSchema)
+    opening = fields.Boolean()
+    format = fields.String()
+    body = fields.String(metadata={"description": "As written."})
+    html = fields.String(metadata={"description": "Rendered and sanitized: safe to show."})
+    useful_count = fields.Integer()
+    voted = fields.Boolean(metadata={"description": "You found it useful."})
+    solution = fields.Boolean(metadata={"description": "The thread's accepted solution."})
+    created_at = fields.DateTime()
+    edited_at = fields.DateTime(allow_none=True)
+
+
+class TagsSchema(Schema):
+    species = fields.List(fields.String())
+    gear = fields.List(fields.String())
+    zones = fields.List(fields.UUID())
+
+
+class ThreadOutSchema(Schema):
+    id = fields.UUID()
+    category = fields.String()
+    title = fields.String()
+    author = fields.Nested(AuthorSchema)
+    visible_org_id = fields.UUID(allow_none=True)
+    tags = fields.Nested(TagsSchema)
+    location = fields.Dict(allow_none=True)
+    solved = fields.Boolean()
+    solution_post_id = fields.UUID(allow_none=True)
+    locked = fields.Boolean()
+    reply_count = fields.Integer()
+    following = fields.Boolean()
+    created_at = fields.DateTime()
+    last_post_at = fields.DateTime()
+    opening = fields.Nested(PostOutSchema)
+    solution = fields.Nested(PostOutSchema, allow_none=True)
+
+
+class ThreadCardSchema(Schema):
+    id = fields.UUID()
+    category = fields.String()
+    title = fields.String()
+    author = fields.Nested(AuthorSchema)
+    visible_org_id = fields.UUID(allow_none=True)
+    tags = fields.Nested(TagsSchema)
+    location = fields.Dict(allow_none=True)
+    solved = fields.Boolean()
+    locked = fields.Boolean()
+    reply_count = fields.Integer()
+    created_at = fields.DateTime()
+    last_post_at = fields.DateTime()
+    excerpt = fields.String(metadata={"description": "The start of the opening post, or "
+                                                     "of the best matching post."})
+    matched_post_id = fields.UUID(allow_none=True, metadata={
+        "description": "With q: the post that matched best."})
+    distance_m = fields.Float()
+
+
+class ThreadPageSchema(Schema):
+    items = fields.List(fields.Nested(ThreadCardSchema))
+    sort = fields.String()
+    next_cursor = fields.String(allow_none=True)
+
+
+class PostPageSchema(Schema):
+    items = fields.List(fields.Nested(PostOutSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FlagOutSchema(Schema):
+    id = fields.Integer()
+    post_id = fields.UUID()
+    reason = fields.String()
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class FlaggedPostSchema(Schema):
+    post = fields.Nested(PostOutSchema)
+    thread_id = fields.UUID()
+    thread_title = fields.String()
+    hidden = fields.Boolean()
+    flags = fields.List(fields.Nested(FlagOutSchema))
+
+
+class FlagQueueSchema(Schema):
+    items = fields.List(fields.Nested(FlaggedPostSchema))
+
+
+class ActionOutSchema(Schema):
+    id = fields.Integer()
+    moderator_id = fields.UUID()
+    action = fields.String()
+    scope_org_id = fields.UUID(allow_none=True)
+    thread_id = fields.UUID(allow_none=True)
+    post_id = fields.UUID(allow_none=True)
+    subject_member_id = fields.UUID(allow_none=True)
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime()
+    post_body = fields.String(allow_none=True, metadata={
+        "description": "The post as it was written (kept for the audit, hidden or not)."})
+
+
+class AuditSchema(Schema):
+    items = fields.List(fields.Nested(ActionOutSchema))
+    next_before = fields.Integer(allow_none=True)
+
+
+class ModeratorOutSchema(Schema):
+    member_id = fields.UUID()
+    name = fields.String()
+    org_id = fields.UUID(allow_none=True)
+    appointed_by = fields.UUID()
+    appointed_at = fields.DateTime()
+
+
+class ModeratorsSchema(Schema):
+    items = fields.List(fields.Nested(ModeratorOutSchema))

@@ -1,0 +1,140 @@
+"""Finding threads: words across titles and replies, tags, category, solved or not,
+distance from a point; by relevance (newer posts rank higher), last reply or
+distance; keyset pages.
+
+With words, each visible post that has them all is a hit; a thread is found by
+its best post. Relevance is ``ts_rank`` (title words weigh most) divided by
+1 + the post's age in units of RECENCY_DAYS, measured from the time the first
+page was asked for (kept in the cursor, so that later pages rank alike).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.forum import access
+from server.forum import words as words_mod
+from server.members.auth import Principal
+from server.pages import keyset_encode, keyset_typed
+
+RECENCY_DAYS = 60
+NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+
+# sort: (ORDER BY, keyset condition, parser of the key)
+SORTS: dict[str, tuple[str, str, Any]] = {
+    "relevance": ("b.score DESC, b.thread_id DESC", "(b.score, b.thread_id) < (:k0, :k1)", float),
+    "recent": ("t.last_post_at DESC, t.id DESC", "(t.last_post_at, t.id) < (:k0, :k1)",
+               datetime.fromisoformat),
+    "distance": (f"t.location <-> {NEAR}, t.id", f"(t.location <-> {NEAR}, t.id) > (:k0, :k1)",
+                 float),
+}
+
+
+def _thread_conditions(p: Principal, c: Mapping[str, Any], platform_mod: bool,
+                       params: dict[str, Any]) -> list[str]:
+    conds = ["t.hidden_at IS NULL"]
+    if not platform_mod:
+        conds.append("(t.visible_org_id IS NULL OR t.visible_org_id = ANY(:my_orgs))")
+        params["my_orgs"] = list(p.roles)
+    simple = {"category": "t.category = :category", "author_id": "t.author_id = :author_id",
+              "org_id": "t.visible_org_id = :org_id",
+              "species": "t.species_codes @> ARRAY[CAST(:species AS varchar)]",
+              "gear": "t.gear_codes @> ARRAY[CAST(:gear AS varchar)]",
+              "zone": "t.zone_ids @> ARRAY[CAST(:zone AS uuid)]"}
+    for name, cond in simple.items():
+        if c.get(name) is not None:
+            conds.append(cond)
+            params[name] = c[name]
+    if c.get("solved") is not None:
+        conds.append("t.solution_post_id IS " + ("NOT NULL" if c["solved"] else "NULL"))
+    if c.get("lon") is not None:
+        params["lon"], params["lat"] = c["lon"], c["lat"]
+        if c.get("radius_km") is not None:
+            conds.append(f"ST_DWithin(t.location, {NEAR}, :radius_m, false)")
+            params["radius_m"] = c["radius_km"] * 1000.0
+    if c.get("sort") == "distance":
+        conds.append("t.location IS NOT NULL")
+    return conds
+
+
+def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
+    platform_mod = access.platform_moderator(sess, p)
+    params: dict[str, Any] = {}
+    conds = _thread_conditions(p, c, platform_mod, params)
+    query = words_mod.expand(sess, c.get("q"))
+    sort = c.get("sort") or ("relevance" if query.words else "recent")
+    if query.words and query.tsquery is None:
+        # Only words that ask for nothing ("de la"): nothing is what they find.
+        return {"items": [], "sort": sort, "next_cursor": None}
+    order, after, parser = SORTS[sort]
+    asof = datetime.now(UTC)
+    keyset = ""
+    if c.get("after"):
+        asof, params["k0"], params["k1"] = keyset_typed(c["after"], datetime.fromisoformat,
+                                                        parser, uuid.UUID)
+        keyset = f"AND {after}"
+    params["asof"] = asof
+    where = " AND ".join(conds)
+    if query.tsquery is not None:
+        params["tsq"] = query.tsquery
+        base = f"""
+            SELECT DISTINCT ON (p.thread_id) p.thread_id, p.id AS post_id,
+                   ts_rank(p.search, CAST(:tsq AS tsquery), 1)
+                   / (1 + extract(epoch FROM (:asof - p.created_at)) / {RECENCY_DAYS * 86400.0})
+                   AS score
+            FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id
+            WHERE p.search @@ CAST(:tsq AS tsquery) AND p.hidden_at IS NULL AND {where}
+            ORDER BY p.thread_id, score DESC, p.id"""
+    else:
+        base = f"""SELECT t.id AS thread_id, CAST(NULL AS uuid) AS post_id,
+                          CAST(NULL AS float8) AS score
+                   FROM forum_thread t WHERE {where}"""
+    distance = f"t.location <-> {NEAR}" if c.get("lon") is not None else "CAST(NULL AS float8)"
+    params["limit"] = c["limit"] + 1
+    rows = sess.execute(text(f"""
+        WITH b AS ({base}),
+        page AS (
+            SELECT b.thread_id, b.post_id, b.score, {distance} AS distance_m
+            FROM b JOIN forum_thread t ON t.id = b.thread_id
+            WHERE true {keyset} ORDER BY {order} LIMIT :limit)
+        SELECT t.id, t.category, t.title, t.author_id, m.name AS author_name, t.visible_org_id,
+               t.species_codes, t.gear_codes, t.zone_ids,
+               ST_AsGeoJSON(t.location::geometry, 7)::json AS location,
+               t.solution_post_id IS NOT NULL AS solved, t.locked_at IS NOT NULL AS locked,
+               t.reply_count, t.created_at, t.last_post_at, page.post_id AS matched_post_id,
+               page.score, page.distance_m, ex.excerpt
+        FROM page JOIN forum_thread t ON t.id = page.thread_id
+        JOIN member m ON m.id = t.author_id
+        JOIN forum_post ex ON ex.id = coalesce(page.post_id,
+            (SELECT o.id FROM forum_post o WHERE o.thread_id = t.id AND o.opening))
+        ORDER BY {order.replace("b.", "page.")}"""), params).all()
+    more = len(rows) > c["limit"]
+    rows = rows[: c["limit"]]
+    items = [card(r) for r in rows]
+    nxt = None
+    if more and rows:
+        last = rows[-1]
+        key = {"relevance": last.score, "recent": last.last_post_at.isoformat(),
+               "distance": last.distance_m}[sort]
+        nxt = keyset_encode(asof.isoformat(), key, last.id)
+    return {"items": items, "sort": sort, "next_cursor": nxt}
+
+
+def card(r: Any) -> dict[str, Any]:
+    out = {"id": r.id, "category": r.category, "title": r.title,
+           "author": {"id": r.author_id, "name": r.author_name},
+           "visible_org_id": r.visible_org_id,
+           "tags": {"species": r.species_codes, "gear": r.gear_codes, "zones": r.zone_ids},
+           "location": r.location, "solved": r.solved, "locked": r.locked,
+           "reply_count": r.reply_count, "created_at": r.created_at,
+           "last_post_at": r.last_post_at, "excerpt": r.excerpt,
+           "matched_post_id": r.matched_post_id}
+    if r.distance_m is not None:
+        out["distance_m"] = round(float(r.distance_m), 1)
+    return out
