@@ -1,17 +1,20 @@
 """Threads, their posts, votes, follows, flags and the moderators' audit.
 
-A thread is its opening post plus replies; every post carries its own search
-vector (the opening post also its thread's title as ``heading``), so one GIN
-index finds threads and replies alike. Threads are visible to everyone on the
-platform or, when ``visible_org_id`` is set, only to that organization's members.
-(Not ``org_id``: that name marks the tenant tables, and a platform-wide thread
-belongs to no tenant.)
+A thread is its opening post plus replies. Every post carries its own generated
+search vector (the opening post also its thread's title, as ``heading``), and the
+thread the sum of its visible posts' vectors, kept by the service: a search
+finds a thread whose posts hold all its words between them, then shows the post
+that matched best. Threads are visible to everyone on the platform or, when
+``visible_org_id`` is set, only to that organization's members. (Not ``org_id``:
+that name marks the tenant tables, and a platform-wide thread belongs to no
+tenant.)
 
 Search text: each post is indexed twice, by PostgreSQL's Spanish stemmer on the
-text as written and by ``cardumen_es`` (the same stemmer after unaccent). A
-query word is stemmed as typed: "camarón" finds only the shrimp, "camaron"
-(a phone without accents) finds it through the unaccented half, where the
-stemmer has no way to tell it from "cámara". See server/forum/search.py.
+text as written (weights A title, B body) and by ``cardumen_es``, the same
+stemmer after unaccent (C, D). A query word typed with accents is looked for as
+written only, so "cámara" is not "camarón"; one typed without accents (a phone)
+is looked for in both, where the stemmer cannot tell "camaron" from "camara".
+See server/forum/words.py.
 """
 
 from __future__ import annotations
@@ -50,12 +53,12 @@ from server.db import Base, enum_check, new_id
 UNACCENTED_CONFIG = "cardumen_es"
 
 
-def _vector(column: str, weight: str | None = None) -> str:
-    parts = [f"to_tsvector('spanish'::regconfig, {column})",
-             f"to_tsvector('{UNACCENTED_CONFIG}'::regconfig, {column})"]
-    if weight:
-        parts = [f"setweight({p}, '{weight}')" for p in parts]
-    return " || ".join(parts)
+def _vector(column: str, written: str, unaccented: str) -> str:
+    """The text stemmed as written (weight ``written``) and without accents (weight
+    ``unaccented``): a query word typed with accents is matched against the first
+    only (server/forum/words.py), one typed without against both."""
+    return (f"setweight(to_tsvector('spanish'::regconfig, {column}), '{written}') || "
+            f"setweight(to_tsvector('{UNACCENTED_CONFIG}'::regconfig, {column}), '{unaccented}')")
 
 
 class TextFormat(StrEnum):
@@ -105,6 +108,7 @@ class Thread(Base):
         Index("ix_forum_thread_gear", "gear_codes", postgresql_using="gin"),
         Index("ix_forum_thread_zones", "zone_ids", postgresql_using="gin"),
         Index("ix_forum_thread_author", "author_id", "created_at"),
+        Index("ix_forum_thread_search", "search", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -126,6 +130,9 @@ class Thread(Base):
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reply_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Its visible posts' vectors in one (server/forum/threads.py refresh_search): the words
+    # of a query may be in different replies of the thread.
+    search: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
     last_post_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                    server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -154,8 +161,10 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text)  # as the author wrote it
     html: Mapped[str] = mapped_column(Text)  # rendered and sanitized (server/forum/markup.py)
     excerpt: Mapped[str] = mapped_column(String(240))  # its start as plain text, for lists
+    # Title as written A, body as written B, title without accents C, body without D.
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
-        _vector("coalesce(heading, '')", "A") + " || " + _vector("body"), persisted=True))
+        _vector("coalesce(heading, '')", "A", "C") + " || " + _vector("body", "B", "D"),
+        persisted=True))
     useful_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -163,16 +172,20 @@ class Post(Base):
 
 
 class Lexeme(Base):
-    """Every word (as its lexemes) the forum has seen: a query word that matches none is
-    looked up here by trigram similarity, to search for the words it nearly is."""
+    """Every word (as its lexemes) the forum has seen, with its family's root: a query
+    word also looks for the words of its family ("pescadores": 'pescador' and 'pesc'),
+    and one that matches none for the words it nearly is (trigram similarity)."""
 
     __tablename__ = "forum_lexeme"
     __table_args__ = (
         Index("ix_forum_lexeme_trgm", "lexeme", postgresql_using="gin",
               postgresql_ops={"lexeme": "gin_trgm_ops"}),
+        Index("ix_forum_lexeme_root", "root"),
     )
 
     lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
+    # cardumen_family (migration 0013): the lexeme without a derivational ending.
+    root: Mapped[str] = mapped_column(Text, Computed("cardumen_family(lexeme)", persisted=True))
 
 
 class Vote(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError, FieldError
 from server.forum import access
 from server.forum.models import Flag, ModerationAction, ModerationLog, Moderator, Post, Thread
-from server.forum.threads import post_dict
+from server.forum.threads import post_dict, refresh_search
 from server.members.auth import Principal
 from server.members.models import Member, Membership, MembershipStatus, Role
 
@@ -116,6 +116,8 @@ def on_post(sess: Session, p: Principal, post_id: uuid.UUID, action: str,
     if delta:
         thread.reply_count = Thread.reply_count + delta
     sess.flush()
+    if delta:
+        refresh_search(sess, thread.id)
     entry = _log(sess, p, a, thread, post, reason, thread.visible_org_id)
     if a in (A.hide, A.dismiss_flags):
         _resolve_flags(sess, post.id, entry)

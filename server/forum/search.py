@@ -2,10 +2,12 @@
 distance from a point; by relevance (newer posts rank higher), last reply or
 distance; keyset pages.
 
-With words, each visible post that has them all is a hit; a thread is found by
-its best post. Relevance is ``ts_rank`` (title words weigh most) divided by
-1 + the post's age in units of RECENCY_DAYS, measured from the time the first
-page was asked for (kept in the cursor, so that later pages rank alike).
+With words, a thread is found when its visible posts hold them all between them
+(server/forum/words.py makes the query); its card shows the post that matched
+best. Relevance is ``ts_rank`` of the thread's vector (title words weigh most)
+divided by 1 + the time since its last post in units of RECENCY_DAYS, measured
+from when the first page was asked for (kept in the cursor, so that later pages
+rank alike).
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ from server.pages import keyset_encode, keyset_typed
 RECENCY_DAYS = 60
 NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 
-# sort: (ORDER BY, keyset condition, parser of the key)
+# sort: (ORDER BY, keyset condition, parser of the key), over the candidates ``b``.
 SORTS: dict[str, tuple[str, str, Any]] = {
     "relevance": ("b.score DESC, b.thread_id DESC", "(b.score, b.thread_id) < (:k0, :k1)", float),
-    "recent": ("t.last_post_at DESC, t.id DESC", "(t.last_post_at, t.id) < (:k0, :k1)",
-               datetime.fromisoformat),
-    "distance": (f"t.location <-> {NEAR}, t.id", f"(t.location <-> {NEAR}, t.id) > (:k0, :k1)",
-                 float),
+    "recent": ("b.last_post_at DESC, b.thread_id DESC",
+               "(b.last_post_at, b.thread_id) < (:k0, :k1)", datetime.fromisoformat),
+    "distance": ("b.distance_m, b.thread_id", "(b.distance_m, b.thread_id) > (:k0, :k1)", float),
 }
 
 
@@ -81,39 +82,43 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
         keyset = f"AND {after}"
     params["asof"] = asof
     where = " AND ".join(conds)
-    if query.tsquery is not None:
-        params["tsq"] = query.tsquery
-        base = f"""
-            SELECT DISTINCT ON (p.thread_id) p.thread_id, p.id AS post_id,
-                   ts_rank(p.search, CAST(:tsq AS tsquery), 1)
-                   / (1 + extract(epoch FROM (:asof - p.created_at)) / {RECENCY_DAYS * 86400.0})
-                   AS score
-            FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id
-            WHERE p.search @@ CAST(:tsq AS tsquery) AND p.hidden_at IS NULL AND {where}
-            ORDER BY p.thread_id, score DESC, p.id"""
-    else:
-        base = f"""SELECT t.id AS thread_id, CAST(NULL AS uuid) AS post_id,
-                          CAST(NULL AS float8) AS score
-                   FROM forum_thread t WHERE {where}"""
     distance = f"t.location <-> {NEAR}" if c.get("lon") is not None else "CAST(NULL AS float8)"
     params["limit"] = c["limit"] + 1
+    if query.tsquery is not None:
+        params["tsq"], params["any"] = query.tsquery, query.any_word
+        score = (f"ts_rank(t.search, CAST(:tsq AS tsquery), 1) / (1 + extract(epoch FROM "
+                 f"(:asof - t.last_post_at)) / {RECENCY_DAYS * 86400.0})")
+        where = f"t.search @@ CAST(:tsq AS tsquery) AND {where}"
+        # The post that matched best, for the card: of the page's threads only.
+        best = """LEFT JOIN LATERAL (
+            SELECT p.id, p.excerpt FROM forum_post p
+            WHERE p.thread_id = t.id AND p.hidden_at IS NULL AND p.search @@ CAST(:any AS tsquery)
+            ORDER BY p.search @@ CAST(:tsq AS tsquery) DESC,
+                     ts_rank(p.search, CAST(:any AS tsquery), 1) DESC, p.created_at, p.id
+            LIMIT 1) best ON true"""
+    else:
+        score = "CAST(NULL AS float8)"
+        best = "LEFT JOIN LATERAL (SELECT NULL::uuid AS id, NULL::text AS excerpt) best ON true"
     rows = sess.execute(text(f"""
-        WITH b AS ({base}),
-        page AS (
-            SELECT b.thread_id, b.post_id, b.score, {distance} AS distance_m
-            FROM b JOIN forum_thread t ON t.id = b.thread_id
+        WITH page AS (
+            SELECT b.* FROM (
+                SELECT t.id AS thread_id, {score} AS score, {distance} AS distance_m,
+                       t.last_post_at
+                FROM forum_thread t WHERE {where}) b
             WHERE true {keyset} ORDER BY {order} LIMIT :limit)
         SELECT t.id, t.category, t.title, t.author_id, m.name AS author_name, t.visible_org_id,
                t.species_codes, t.gear_codes, t.zone_ids,
                ST_AsGeoJSON(t.location::geometry, 7)::json AS location,
                t.solution_post_id IS NOT NULL AS solved, t.locked_at IS NOT NULL AS locked,
-               t.reply_count, t.created_at, t.last_post_at, page.post_id AS matched_post_id,
-               page.score, page.distance_m, ex.excerpt
+               t.reply_count, t.created_at, t.last_post_at, best.id AS matched_post_id,
+               page.score, page.distance_m,
+               coalesce(best.excerpt, (SELECT o.excerpt FROM forum_post o
+                                       WHERE o.thread_id = t.id AND o.opening)) AS excerpt
         FROM page JOIN forum_thread t ON t.id = page.thread_id
         JOIN member m ON m.id = t.author_id
-        JOIN forum_post ex ON ex.id = coalesce(page.post_id,
-            (SELECT o.id FROM forum_post o WHERE o.thread_id = t.id AND o.opening))
-        ORDER BY {order.replace("b.", "page.")}"""), params).all()
+        {best}
+        ORDER BY {order.replace("b.", "page.")}"""),
+        params).all()
     more = len(rows) > c["limit"]
     rows = rows[: c["limit"]]
     items = [card(r) for r in rows]

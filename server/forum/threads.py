@@ -81,6 +81,20 @@ def _notify_mentions(sess: Session, p: Principal, thread: Thread, post: Post,
     return told
 
 
+_REFRESH = text("""
+    UPDATE forum_thread t SET search = coalesce((
+        SELECT cardumen_tsvector_agg(p.search ORDER BY p.created_at, p.id) FROM forum_post p
+        WHERE p.thread_id = t.id AND p.hidden_at IS NULL), '')
+    WHERE t.id = :t""")
+
+
+def refresh_search(sess: Session, thread_id: uuid.UUID) -> None:
+    """The thread's vector again from its visible posts (after a post is written, edited,
+    hidden or restored). Whole, not appended to: a thread is read far more than written,
+    and this way a hidden post's words are gone from it at once."""
+    sess.execute(_REFRESH, {"t": thread_id})
+
+
 def _name(sess: Session, member_id: uuid.UUID) -> str:
     return str(sess.scalar(select(Member.name).where(Member.id == member_id)))
 
@@ -111,6 +125,7 @@ def create(sess: Session, p: Principal, data: dict[str, Any]) -> Thread:
     sess.add(post)
     sess.flush()
     words.remember(sess, [post.id])
+    refresh_search(sess, thread.id)
     _follow(sess, thread.id, p.member_id)
     _notify_mentions(sess, p, thread, post, data["mentions"])
     return thread
@@ -145,6 +160,7 @@ def patch(sess: Session, p: Principal, thread_id: uuid.UUID, data: dict[str, Any
     sess.flush()
     opening = sess.scalars(select(Post.id).where(Post.thread_id == thread.id, Post.opening)).one()
     words.remember(sess, [opening])
+    refresh_search(sess, thread.id)
     return thread
 
 
@@ -164,6 +180,7 @@ def reply(sess: Session, p: Principal, thread_id: uuid.UUID, data: dict[str, Any
     sess.execute(update(Thread).where(Thread.id == thread.id).values(
         reply_count=Thread.reply_count + 1, last_post_at=func.now()))
     words.remember(sess, [post.id])
+    refresh_search(sess, thread.id)
     told = _notify_mentions(sess, p, thread, post, data["mentions"])
     # Everyone following (the author follows their own thread) hears of the reply.
     followers = sess.scalars(select(Follow.member_id).where(
@@ -191,6 +208,7 @@ def edit(sess: Session, p: Principal, post_id: uuid.UUID, data: dict[str, Any]) 
     post.edited_at = func.now()
     sess.flush()
     words.remember(sess, [post.id])
+    refresh_search(sess, thread.id)
     return post
 
 

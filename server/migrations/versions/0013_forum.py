@@ -36,10 +36,23 @@ CATEGORIES = [
 ]
 
 
+# Derivational endings of Spanish stems (agent, trade, place, action...): what is left is
+# the family's root, if it keeps 4 letters ("pescador" -> "pesc", "camaroner" -> "camaron").
+# The longest ending that matches at the end wins (POSIX leftmost-longest).
+FAMILY = ("CREATE FUNCTION cardumen_family(lexeme text) RETURNS text LANGUAGE sql IMMUTABLE "
+          "PARALLEL SAFE RETURN (SELECT CASE WHEN length(r) >= 4 THEN r ELSE lexeme END FROM "
+          "(SELECT regexp_replace(lexeme, "
+          "'(amient|imient|ador|edor|idor|cion|sion|eri|ism|ist|ant|ent|er)$', '') AS r) s)")
+
+
 def upgrade() -> None:
     op.execute("CREATE TEXT SEARCH CONFIGURATION cardumen_es (COPY = pg_catalog.spanish)")
     op.execute("ALTER TEXT SEARCH CONFIGURATION cardumen_es "
                "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, spanish_stem")
+    op.execute(FAMILY)
+    # The sum of a thread's posts' vectors (the || of tsvectors, as an aggregate).
+    op.execute("CREATE AGGREGATE cardumen_tsvector_agg(tsvector) "
+               "(SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '')")
     op.create_table('forum_category',
     sa.Column('code', sa.String(length=30), nullable=False),
     sa.Column('name_es', sa.String(length=80), nullable=False),
@@ -49,8 +62,10 @@ def upgrade() -> None:
     )
     op.create_table('forum_lexeme',
     sa.Column('lexeme', sa.Text(), nullable=False),
+    sa.Column('root', sa.Text(), sa.Computed('cardumen_family(lexeme)', persisted=True), nullable=False),
     sa.PrimaryKeyConstraint('lexeme', name=op.f('pk_forum_lexeme'))
     )
+    op.create_index('ix_forum_lexeme_root', 'forum_lexeme', ['root'], unique=False)
     op.create_index('ix_forum_lexeme_trgm', 'forum_lexeme', ['lexeme'], unique=False, postgresql_using='gin', postgresql_ops={'lexeme': 'gin_trgm_ops'})
     op.create_table('forum_moderator',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -79,6 +94,7 @@ def upgrade() -> None:
     sa.Column('locked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('hidden_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reply_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('search', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False),
     sa.Column('last_post_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -91,6 +107,7 @@ def upgrade() -> None:
     op.create_index('ix_forum_thread_gear', 'forum_thread', ['gear_codes'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_location', 'forum_thread', ['location'], unique=False, postgresql_using='gist', postgresql_where=sa.text('hidden_at IS NULL AND location IS NOT NULL'))
     op.create_index('ix_forum_thread_recent', 'forum_thread', ['last_post_at', 'id'], unique=False, postgresql_where=sa.text('hidden_at IS NULL'))
+    op.create_index('ix_forum_thread_search', 'forum_thread', ['search'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_species', 'forum_thread', ['species_codes'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_visible_org', 'forum_thread', ['visible_org_id', 'last_post_at'], unique=False, postgresql_where=sa.text('hidden_at IS NULL'))
     op.create_index('ix_forum_thread_zones', 'forum_thread', ['zone_ids'], unique=False, postgresql_using='gin')
@@ -113,7 +130,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('html', sa.Text(), nullable=False),
     sa.Column('excerpt', sa.String(length=240), nullable=False),
-    sa.Column('search', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector('spanish'::regconfig, coalesce(heading, '')), 'A') || setweight(to_tsvector('cardumen_es'::regconfig, coalesce(heading, '')), 'A') || to_tsvector('spanish'::regconfig, body) || to_tsvector('cardumen_es'::regconfig, body)", persisted=True), nullable=False),
+    sa.Column('search', postgresql.TSVECTOR(), sa.Computed("setweight(to_tsvector('spanish'::regconfig, coalesce(heading, '')), 'A') || setweight(to_tsvector('cardumen_es'::regconfig, coalesce(heading, '')), 'C') || setweight(to_tsvector('spanish'::regconfig, body), 'B') || setweight(to_tsvector('cardumen_es'::regconfig, body), 'D')", persisted=True), nullable=False),
     sa.Column('useful_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
@@ -191,4 +208,6 @@ def downgrade() -> None:
                   'forum_follow', 'forum_thread', 'forum_moderator', 'forum_lexeme',
                   'forum_category'):
         op.drop_table(table)
+    op.execute("DROP AGGREGATE cardumen_tsvector_agg(tsvector)")
+    op.execute("DROP FUNCTION cardumen_family(text)")
     op.execute("DROP TEXT SEARCH CONFIGURATION cardumen_es")

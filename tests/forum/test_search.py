@@ -1,0 +1,240 @@
+"""Searching the forum in Spanish: accents, plurals, word families, near misses, stop
+words; ranking by relevance and recency; filters, keyset pages and bad input.
+
+Other tests share the database, so each search here is scoped to the test's own
+cooperative (org_id), whose threads nobody else can see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from server.forum import words
+from tests.conftest import errors_of, problem
+from tests.forum.conftest import THREADS, Forum, find, ids, open_thread, reply
+
+# (key, title, opening post, replies)
+CORPUS: list[tuple[str, str, str, list[str]]] = [
+    ("pesca", "Temporada de pesca en la bahía", "¿Cuándo abre la pesca de escama este año?", []),
+    ("hielo", "Se descompuso la máquina de hielo", "La máquina del muelle no enfría desde el lunes.",
+     ["Llamamos al técnico de la planta."]),
+    ("camaron", "Precio del camarón azul", "¿A cuánto pagan el kilo de camarón en Mazatlán?",
+     ["Los compradores ofrecen 180 pesos."]),
+    ("camara", "Cámara para la lancha", "Busco una cámara sumergible para revisar el casco.", []),
+    ("redes", "Redes fantasma frente a la isla", "Encontramos una red abandonada llena de peces.",
+     ["Hay que avisar a la capitanía."]),
+    ("huachinango", "Huachinango en la zona norte", "Salió mucho huachinango con palangre.", []),
+    ("veda", "Veda de langosta", "La veda empieza en marzo según el aviso oficial.",
+     ["Los pescadores ribereños pidieron una prórroga."]),
+    ("motor", "El motor fuera de borda no arranca", "Cambié la bujía y sigue igual.",
+     ["Revise el filtro de gasolina y la bomba."]),
+    ("tormenta", "Alerta de tormenta tropical", "Protección civil pide no salir a navegar.", []),
+    ("chaleco", "Chalecos salvavidas para la cooperativa",
+     "Proponemos comprar chalecos para todos los socios.", []),
+]
+
+
+@pytest.fixture
+def corpus(forum: Forum) -> dict[str, str]:
+    made: dict[str, str] = {}
+    for key, title, body, answers in CORPUS:
+        t = open_thread(forum.fisher, visible_org_id=str(forum.org.id), title=title, body=body)
+        for a in answers:
+            reply(forum.other, t["id"], a)
+        made[key] = t["id"]
+    return made
+
+
+def search(forum: Forum, q: str, **kw: Any) -> list[str]:
+    return ids(find(forum.admin, q=q, org_id=str(forum.org.id), **kw))
+
+
+def keys(corpus: dict[str, str], found: list[str]) -> list[str]:
+    names = {v: k for k, v in corpus.items()}
+    return [names.get(i, i) for i in found]
+
+
+@pytest.mark.parametrize(("q", "wanted"), [
+    ("pesca", {"pesca", "veda"}),  # "pescadores" is of the family of "pesca"
+    ("pescadores", {"veda", "pesca"}),
+    ("maquina hielo", {"hielo"}),  # without accents
+    ("MÁQUINA", {"hielo"}),
+    ("técnico", {"hielo"}),  # in a reply
+    ("tecnico planta", {"hielo"}),
+    ("redes", {"redes"}),  # "red" in the post, "redes" in the title
+    ("red abandonada", {"redes"}),
+    ("guachinango", {"huachinango"}),  # a regional spelling / typo
+    ("huachinangos", {"huachinango"}),
+    ("langostas", {"veda"}),
+    ("motores", {"motor"}),
+    ("filtro gasolina", {"motor"}),
+    ("chaleco salvavidas", {"chaleco"}),
+    ("tormentas tropicales", {"tormenta"}),
+    ("camarón", {"camaron"}),
+])
+def test_finds(forum: Forum, corpus: dict[str, str], q: str, wanted: set[str]) -> None:
+    assert set(keys(corpus, search(forum, q))) == wanted
+
+
+def test_accents_tell_camaron_from_camara(forum: Forum, corpus: dict[str, str]) -> None:
+    # Written with its accent, each word finds only itself.
+    assert keys(corpus, search(forum, "camarón")) == ["camaron"]
+    assert keys(corpus, search(forum, "cámara")) == ["camara"]
+    assert keys(corpus, search(forum, "cámara sumergible")) == ["camara"]
+    # Typed without accents, "camaron" is ambiguous to the Spanish stemmer: both, the
+    # shrimp first (its title holds the very word).
+    assert keys(corpus, search(forum, "camaron"))[0] == "camaron"
+
+
+def test_every_word_is_required_and_stop_words_ask_for_nothing(forum: Forum,
+                                                               corpus: dict[str, str]) -> None:
+    assert keys(corpus, search(forum, "motor hielo")) == []
+    assert keys(corpus, search(forum, "el motor de la lancha")) == []  # "lancha" is not there
+    assert keys(corpus, search(forum, "el motor de la bomba")) == ["motor"]
+    assert search(forum, "de la el") == []  # only stop words: nothing, not everything
+    assert search(forum, "xqzwv") == []
+
+
+def test_title_words_rank_first_then_newer(forum: Forum) -> None:
+    org = str(forum.org.id)
+    body_only = open_thread(forum.fisher, visible_org_id=org, title="Pregunta de la semana",
+                            body="Alguien sabe del permiso de pesca deportiva")["id"]
+    in_title = open_thread(forum.fisher, visible_org_id=org, title="Permiso de pesca deportiva",
+                           body="Cómo se tramita")["id"]
+    assert search(forum, "permiso deportiva")[:2] == [in_title, body_only]
+    older = open_thread(forum.fisher, visible_org_id=org, title="Boya rota en el canal",
+                        body="La boya del canal está rota")["id"]
+    newer = open_thread(forum.fisher, visible_org_id=org, title="Boya rota en el canal",
+                        body="La boya del canal está rota")["id"]
+    assert search(forum, "boya rota") == [newer, older]
+    assert search(forum, "boya rota", sort="recent") == [newer, older]
+
+
+def test_a_thread_appears_once_by_its_best_post(forum: Forum) -> None:
+    org = str(forum.org.id)
+    t = open_thread(forum.fisher, visible_org_id=org, title="Atún aleta amarilla",
+                    body="Mucho atún este mes")
+    best = reply(forum.other, t["id"], "El atún aleta amarilla se vende bien en Ensenada")
+    reply(forum.admin, t["id"], "atún")
+    page = find(forum.admin, q="atún aleta amarilla ensenada", org_id=org)
+    assert ids(page) == [t["id"]]
+    assert page["items"][0]["matched_post_id"] == best["id"]
+    assert page["items"][0]["excerpt"].startswith("El atún aleta amarilla")
+
+
+def test_filters(forum: Forum, db: Session) -> None:
+    org = str(forum.org.id)
+    gear = db.execute(text("SELECT code FROM gear ORDER BY code LIMIT 1")).scalar_one()
+    zone = str(db.execute(text("SELECT id FROM zone LIMIT 1")).scalar_one())
+    a = open_thread(forum.fisher, visible_org_id=org, category="safety", species=["LJS"],
+                    title="Pargo y seguridad", body="Texto común del foro")["id"]
+    b = open_thread(forum.fisher, visible_org_id=org, category="markets_prices", gear=[gear],
+                    zones=[zone], title="Pargo y mercado", body="Texto común del foro")["id"]
+    assert set(search(forum, "pargo")) == {a, b}
+    assert search(forum, "pargo", category="safety") == [a]
+    assert search(forum, "pargo", species="LJS") == [a]
+    assert search(forum, "pargo", gear=gear) == [b]
+    assert search(forum, "pargo", zone=zone) == [b]
+    assert search(forum, "pargo", author_id=str(forum.other.member.id)) == []
+    assert set(ids(find(forum.admin, org_id=org, category="markets_prices"))) == {b}
+
+
+def test_distance_from_a_point(forum: Forum) -> None:
+    org = str(forum.org.id)
+    spots = {"muelle": (-106.42, 23.19), "isla": (-106.30, 23.10), "lejos": (-110.31, 24.16)}
+    made = {k: open_thread(forum.fisher, visible_org_id=org, title=f"Hielo en {k}",
+                           body="Falta hielo", location={"type": "Point", "coordinates": list(p)}
+                           )["id"] for k, p in spots.items()}
+    open_thread(forum.fisher, visible_org_id=org, title="Hielo sin lugar", body="Falta hielo")
+    here = {"lon": -106.41, "lat": 23.20}
+    near = find(forum.admin, org_id=org, q="hielo", radius_km=30, **here)
+    assert set(ids(near)) == {made["muelle"], made["isla"]}
+    by_distance = find(forum.admin, org_id=org, sort="distance", **here)
+    assert ids(by_distance) == [made["muelle"], made["isla"], made["lejos"]]
+    d = [i["distance_m"] for i in by_distance["items"]]
+    assert d == sorted(d) and 1_000 < d[0] < 2_000 and 400_000 < d[2] < 420_000
+
+
+@pytest.mark.parametrize("sort", ["relevance", "recent", "distance"])
+def test_keyset_pages_walk_every_thread_once(forum: Forum, sort: str) -> None:
+    org = str(forum.org.id)
+    made = {open_thread(forum.fisher, visible_org_id=org, title=f"Boya número {i}",
+                        body="boya " * (1 + i % 3),
+                        location={"type": "Point", "coordinates": [-106.4 + i / 100, 23.2]}
+                        )["id"] for i in range(7)}
+    params: dict[str, Any] = {"org_id": org, "sort": sort, "limit": 2, "q": "boya"}
+    if sort == "distance":
+        params |= {"lon": -106.4, "lat": 23.2}
+    seen: list[str] = []
+    after = None
+    for _ in range(10):
+        page = find(forum.admin, **params, **({"after": after} if after else {}))
+        seen += ids(page)
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"radius_km": 10}, "radius_km"),
+    ({"lon": -106.4}, "lat"),
+    ({"lat": 23.2}, "lon"),
+    ({"lon": -106.4, "lat": 23.2, "radius_km": 0}, "radius_km"),
+    ({"lon": -106.4, "lat": 23.2, "radius_km": -5}, "radius_km"),
+    ({"lon": -106.4, "lat": 23.2, "radius_km": 100_000}, "radius_km"),
+    ({"lon": 181, "lat": 23.2}, "lon"),
+    ({"lon": "nan", "lat": 23.2}, "lon"),
+    ({"sort": "distance"}, "sort"),
+    ({"sort": "relevance"}, "sort"),
+    ({"sort": "votes"}, "sort"),
+    ({"q": "x" * 201}, "q"),
+    ({"q": ""}, "q"),
+    ({"species": "pargo"}, "species"),
+    ({"zone": "nope"}, "zone"),
+    ({"solved": "quizá"}, "solved"),
+    ({"limit": 0}, "limit"),
+    ({"limit": 101}, "limit"),
+    ({"after": "garbage"}, "after"),
+])
+def test_bad_search_input(forum: Forum, params: dict[str, Any], field: str) -> None:
+    body = problem(forum.admin.api.get(THREADS, query_string=params), 422 if field != "after"
+                   else 400, "validation_error" if field != "after" else "invalid_cursor")
+    if field != "after":
+        assert field in errors_of(body), body
+
+
+def test_a_cursor_with_its_id_changed_is_refused(forum: Forum) -> None:
+    org = str(forum.org.id)
+    for i in range(3):
+        open_thread(forum.fisher, visible_org_id=org, title=f"Red número {i}")
+    page = find(forum.admin, org_id=org, q="red", limit=1)
+    assert page["next_cursor"]
+    import base64
+    import json
+    raw = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=="))
+    raw[2] = "not-a-uuid"
+    bad = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    problem(forum.admin.api.get(THREADS, query_string={"org_id": org, "q": "red", "after": bad}),
+            400, "invalid_cursor")
+    raw[2] = str(uuid.uuid4())
+
+
+def test_query_words() -> None:
+    assert words.words("¿Dónde venden HIELO, hielo barato?") == ["dónde", "venden", "hielo",
+                                                                  "barato"]
+
+
+
+@pytest.mark.parametrize(("lexeme", "root"), [
+    ("pescador", "pesc"), ("camaroner", "camaron"), ("pesc", "pesc"), ("red", "red"),
+    ("motor", "motor"), ("cooperativ", "cooperativ"), ("ordenamient", "orden"),
+    ("ader", "ader"),  # what is left must keep 4 letters
+])
+def test_word_families(db: Session, lexeme: str, root: str) -> None:
+    assert db.scalar(text("SELECT cardumen_family(:w)"), {"w": lexeme}) == root
