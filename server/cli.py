@@ -102,7 +102,7 @@ def up(port: int | None, demo_size: str, no_demo: bool) -> None:
         sess.commit()
     if not no_demo:
         from server.demo import loader
-        from server.demo.cli import load_market, load_office
+        from server.demo.cli import load_forum, load_market, load_office
 
         with db.session() as sess:
             if loader.already_loaded(sess):
@@ -111,6 +111,7 @@ def up(port: int | None, demo_size: str, no_demo: bool) -> None:
                 loader.load(sess, size=demo_size, progress=True)
             load_office(sess)
             load_market(sess)
+            load_forum(sess)
             sess.commit()
     # The job worker runs beside the API: scheduled reports need no button.
     import subprocess

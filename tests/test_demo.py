@@ -303,6 +303,26 @@ def test_the_demo_market(loaded: Loaded, monkeypatch: pytest.MonkeyPatch) -> Non
     assert market.load(s, "", progress=False) == {"listing": 0, "market_order": 0}
 
 
+def test_the_demo_forum(loaded: Loaded) -> None:
+    from server.demo import forum
+
+    org = loaded.org_ids[0]
+    counts = forum.load(loaded.sess, org)
+    assert counts == {"forum_thread": len(forum.THREADS) + 1,
+                      "forum_post": len(forum.THREADS) + 1 + sum(len(t[6]) for t in forum.THREADS),
+                      "forum_flag": 1}
+    s = loaded.sess
+    solved = s.scalar(text("""
+        SELECT count(*) FROM forum_thread t JOIN membership m ON m.member_id = t.author_id
+        WHERE m.org_id = :o AND t.solution_post_id IS NOT NULL"""), {"o": org})
+    assert solved == sum(1 for t in forum.THREADS if t[7] is not None)
+    # Found by the forum's search as a member would (the vectors and vocabulary are made).
+    assert s.scalar(text("""
+        SELECT count(*) FROM forum_thread t JOIN membership m ON m.member_id = t.author_id
+        WHERE m.org_id = :o AND t.search @@ to_tsquery('spanish', 'hielo')"""), {"o": org}) == 1
+    assert forum.load(s, org) == {}  # once
+
+
 # --- command line ------------------------------------------------------------------------
 
 def test_cli_refuses_when_already_loaded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -319,6 +339,7 @@ def test_cli_refuses_when_already_loaded(app: Flask, monkeypatch: pytest.MonkeyP
     # The office goes over the demo cooperatives, which the fake load does not make.
     monkeypatch.setattr("server.demo.cli.load_office", lambda sess: {"authority": 1})
     monkeypatch.setattr("server.demo.cli.load_market", lambda sess: {"listing": 1})
+    monkeypatch.setattr("server.demo.cli.load_forum", lambda sess: {"forum_thread": 1})
     result = app.test_cli_runner().invoke(demo, ["load"])
     assert result.exit_code == 0, result.output
     assert "already loaded" in result.output and not calls

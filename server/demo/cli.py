@@ -32,6 +32,13 @@ def load_market(sess: Session) -> dict[str, int]:
     return market.load(sess, tokens.hash_password(loader.DEMO_PASSWORD))
 
 
+def load_forum(sess: Session) -> dict[str, int]:
+    """The demo forum: threads, replies, votes, solutions, a flag (see server.demo.forum)."""
+    from server.demo import forum
+
+    return forum.load(sess)
+
+
 @demo.command("load")
 @click.option("--size", default="small", show_default=True,
               help="small (20k catches), medium (200k), large (2M) or a number of catches")
@@ -56,6 +63,7 @@ def load(size: str, seed: int, force: bool) -> None:
     counts = loader.load(sess, size, progress=True, seed=seed)
     counts |= load_office(sess)
     counts |= load_market(sess)
+    counts |= load_forum(sess)
     sess.commit()
     click.echo("demo data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     click.echo(f"every demo member's password is {loader.DEMO_PASSWORD!r}")
