@@ -6,7 +6,8 @@ and cancellations included); every report run item that carried one of those
 versions (which authority, which period, why); their consents and the history
 of them; their listings (with the catches they draw on and every price), the
 orders they placed or received with each step, the ratings they gave, their saved
-searches and notifications.
+searches and notifications; the forum threads and posts they wrote (hidden ones
+included), their votes, follows and flags.
 """
 
 from __future__ import annotations
@@ -97,6 +98,24 @@ _QUERIES: dict[str, str] = {
     "notifications": """
         SELECT id, kind, data, created_at, read_at FROM notification WHERE member_id = :m
         ORDER BY id""",
+    "forum_threads": """
+        SELECT id, category, title, visible_org_id, array_to_string(species_codes, ' ') AS species,
+               array_to_string(gear_codes, ' ') AS gear, array_to_string(zone_ids, ' ') AS zones,
+               ST_X(location::geometry) AS lon, ST_Y(location::geometry) AS lat,
+               solution_post_id, locked_at, hidden_at, created_at
+        FROM forum_thread WHERE author_id = :m ORDER BY created_at, id""",
+    # Their own posts, hidden ones too: a moderator hides a post from readers, not from
+    # the one who wrote it.
+    "forum_posts": """
+        SELECT id, thread_id, opening, format, body, useful_count, created_at, edited_at,
+               hidden_at
+        FROM forum_post WHERE author_id = :m ORDER BY created_at, id""",
+    "forum_votes": """SELECT post_id, at FROM forum_vote WHERE member_id = :m ORDER BY at""",
+    "forum_follows": """
+        SELECT thread_id, at FROM forum_follow WHERE member_id = :m ORDER BY at""",
+    "forum_flags": """
+        SELECT post_id, reason, note, created_at, resolved_at FROM forum_flag
+        WHERE member_id = :m ORDER BY created_at""",
 }
 
 
