@@ -36,6 +36,8 @@ EXPECTED_TABLES = {
     "stat_species", "stat_trip", "stat_cell", "stat_slice", "stat_zone",
     "listing", "listing_catch", "listing_price", "listing_photo", "market_order",
     "market_order_event", "coop_rating", "saved_search", "notification",
+    "forum_category", "forum_thread", "forum_post", "forum_lexeme", "forum_vote", "forum_follow",
+    "forum_flag", "forum_moderator", "forum_moderation_action",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",
@@ -119,6 +121,11 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 6
         # Spanish without accents: what the marketplace's (and the forum's) search uses.
         assert _scalar(url, "SELECT cardumen_unaccent('Camarón Róbalo')") == "Camaron Robalo"
+        # The forum's: Spanish stemming after unaccent, word families, a thread's vector.
+        assert _scalar(url, "SELECT to_tsvector('cardumen_es', 'Camarón')::text") == "'cam':1"
+        assert _scalar(url, "SELECT cardumen_family('pescador')") == "pesc"
+        assert _scalar(url, "SELECT cardumen_tsvector_agg(v)::text FROM (VALUES "
+                            "('a:1'::tsvector), ('b:1')) t(v)") == "'a':1 'b':2"
 
         mig.downgrade(url, "base")
         assert _tables(url) == POSTGIS_TABLES | {"alembic_version"}

@@ -58,7 +58,8 @@ def _cfg(name: str) -> Any:
 
 def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rated = ratings.summaries(db.session(), [r["org_id"] for r in rows], _cfg("MARKET_MIN_RATINGS"))
-    return [render.listing(r, rated) for r in rows]
+    base = render.base_url()
+    return [render.listing(r, rated, base) for r in rows]
 
 
 def json_page(page: dict[str, Any]) -> Response:

@@ -16,13 +16,14 @@ def base_url() -> str:
     return (configured or request.host_url).rstrip("/")
 
 
-def lot_urls(code: str) -> dict[str, str]:
-    base = base_url()
+def lot_urls(code: str, base: str | None = None) -> dict[str, str]:
+    base = base or base_url()
     return {"provenance_url": f"{base}/api/v1/market/lots/{code}", "short_url": f"{base}/p/{code}"}
 
 
-def listing(row: dict[str, Any], ratings: dict[Any, Any]) -> dict[str, Any]:
-    base = base_url()
+def listing(row: dict[str, Any], ratings: dict[Any, Any], base: str | None = None) -> dict[str, Any]:
+    """A listing's card; ``base`` (base_url()) once for a page of them."""
+    base = base or base_url()
     out: dict[str, Any] = {
         "id": row["id"], "short_code": row["short_code"], "kind": row["kind"],
         "category": row["category"], "title": row["title"], "description": row["description"],
@@ -42,7 +43,7 @@ def listing(row: dict[str, Any], ratings: dict[Any, Any]) -> dict[str, Any]:
         "traced": row["traced"],
         "photos": [f"{base}/api/v1/market/listings/{row['id']}/photos/{p}" for p in row["photos"]],
         "created_at": row["created_at"], "updated_at": row["updated_at"],
-        **lot_urls(row["short_code"]),
+        **lot_urls(row["short_code"], base),
     }
     if "distance_m" in row:
         out["distance_m"] = round(float(row["distance_m"]), 1)
