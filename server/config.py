@@ -67,6 +67,14 @@ DEFAULTS: dict[str, Any] = {
     "FORUM_POSTS_PER_WINDOW": 20,
     "FORUM_VOTES_PER_WINDOW": 120,
     "FORUM_RATE_WINDOW": 600,
+    # Governance (issue 6): votes per member and proposals per admin (each one notifies
+    # every member) in a window of GOVERNANCE_RATE_WINDOW seconds; a proposal's voting
+    # window lasts from GOVERNANCE_MIN_WINDOW_MINUTES to GOVERNANCE_MAX_WINDOW_DAYS.
+    "GOVERNANCE_VOTES_PER_WINDOW": 30,
+    "GOVERNANCE_PROPOSALS_PER_WINDOW": 20,
+    "GOVERNANCE_RATE_WINDOW": 3600,
+    "GOVERNANCE_MIN_WINDOW_MINUTES": 60.0,
+    "GOVERNANCE_MAX_WINDOW_DAYS": 90.0,
     # The address printed in lots' QR codes (https://example.org); None: the request's host.
     "PUBLIC_URL": None,
 }

@@ -71,6 +71,7 @@ def runtime() -> Runtime:
 
 
 def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:
+    from server.governance import tasks as governance_tasks
     from server.market import tasks as market_tasks
     from server.ogc import tasks as ogc_tasks
     from server.reports import tasks as report_tasks
@@ -84,4 +85,7 @@ def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.A
     app.periodic(cron=ogc_tasks.CRON, periodic_id="ogc-refresh-cells")(ogc_tasks.refresh_cells)
     app.add_tasks_from(market_tasks.bp, namespace="market")
     app.periodic(cron=market_tasks.CRON, periodic_id="market-expire")(market_tasks.expire)
+    app.add_tasks_from(governance_tasks.bp, namespace="governance")
+    app.periodic(cron=governance_tasks.CRON, periodic_id="governance-close")(
+        governance_tasks.close_due)
     return app

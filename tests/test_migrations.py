@@ -38,6 +38,8 @@ EXPECTED_TABLES = {
     "market_order_event", "coop_rating", "saved_search", "notification",
     "forum_category", "forum_thread", "forum_post", "forum_lexeme", "forum_vote", "forum_follow",
     "forum_flag", "forum_moderator", "forum_moderation_action",
+    "proposal", "proposal_option", "proposal_voter", "proposal_ballot", "proposal_result",
+    "proposal_tally", "proposal_receipt", "coop_setting", "coop_sharing", "coop_setting_change",
     # procrastinate's, applied by migration 0002
     "procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
     "procrastinate_workers",
@@ -118,7 +120,7 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname = 'zone_pieces'") == 1
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch_change'") == 9
         assert _scalar(url, "SELECT to_regclass('change_seq')::text") == "change_seq"
-        assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 6
+        assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 12
         # Spanish without accents: what the marketplace's (and the forum's) search uses.
         assert _scalar(url, "SELECT cardumen_unaccent('Camarón Róbalo')") == "Camaron Robalo"
         # The forum's: Spanish stemming after unaccent, word families, a thread's vector.

@@ -25,6 +25,42 @@ TEXTS: dict[str, dict[str, str]] = {
                              "en": "{by} accepted your reply as the solution of “{title}”."},
     "market.order_status": {
         "es": "Su pedido pasó a {status}.", "en": "Your order is now {status}."},
+    "governance.proposal_opened": {
+        "es": "Nueva votación en {org_name}: «{title}». Vote del {opens_on} al {closes_on}.",
+        "en": "New vote in {org_name}: “{title}”. Vote from {opens_on} to {closes_on}."},
+    "governance.proposal_cancelled": {
+        "es": "Se canceló la votación «{title}».", "en": "The vote “{title}” was cancelled."},
+    "governance.proposal_decided": {
+        "es": "Resultado de «{title}»: ganó «{winner}» con {votes} votos; votaron {turnout} "
+              "de {electorate} socios.",
+        "en": "Result of “{title}”: “{winner}” won with {votes} votes; {turnout} of "
+              "{electorate} members voted."},
+    "governance.proposal_tied": {
+        "es": "«{title}» terminó en empate; votaron {turnout} de {electorate} socios.",
+        "en": "“{title}” ended in a tie; {turnout} of {electorate} members voted."},
+    "governance.proposal_no_quorum": {
+        "es": "«{title}» no alcanzó el quórum: votaron {turnout} de {electorate} socios y se "
+              "necesitaban {needed}.",
+        "en": "“{title}” did not reach its quorum: {turnout} of {electorate} members voted, "
+              "{needed} were needed."},
+    "governance.proposal_no_votes": {
+        "es": "Nadie votó en «{title}».", "en": "Nobody voted on “{title}”."},
+    "governance.ratings_enabled": {
+        "es": "Por la votación «{title}», los compradores pueden calificar a la cooperativa.",
+        "en": "By the vote “{title}”, buyers may rate the cooperative."},
+    "governance.ratings_disabled": {
+        "es": "Por la votación «{title}», la cooperativa ya no recibe ni muestra calificaciones.",
+        "en": "By the vote “{title}”, the cooperative no longer takes or shows ratings."},
+    "governance.sharing_enabled": {
+        "es": "Por la votación «{title}», la cooperativa comparte sus cifras conjuntas con "
+              "{recipient} (solo de los socios que lo consientan).",
+        "en": "By the vote “{title}”, the cooperative shares its pooled figures with "
+              "{recipient} (only of the members who consent)."},
+    "governance.sharing_disabled": {
+        "es": "Por la votación «{title}», la cooperativa deja de compartir sus cifras conjuntas "
+              "con {recipient}.",
+        "en": "By the vote “{title}”, the cooperative stops sharing its pooled figures with "
+              "{recipient}."},
 }
 
 STATUS: dict[str, dict[str, str]] = {

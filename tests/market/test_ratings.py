@@ -1,4 +1,5 @@
-"""Ratings: only the buyer of a completed order rates, once; shown only pooled, from 3 on."""
+"""Ratings: only the buyer of a completed order rates, once; shown only pooled, from 3 on;
+none taken or shown where the cooperative's members voted them off."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from server.members.models import Role
 from tests.conftest import Api, Factory, errors_of, problem
+from tests.governance.helpers import coop, ratings_vote
 from tests.market.conftest import LISTINGS, ORDERS, Market, create, fish, order, step
 from tests.test_sync_concurrency import run_together
 
@@ -160,3 +162,45 @@ def test_same_rating_at_once_is_stored_once(market: Market, app: Flask, db: Sess
     codes = run_together([call(a, s) for a, s in zip(apis, (5, 4, 3, 2), strict=True)])
     assert sorted(codes) == [201, 409, 409, 409], codes
     assert len(rows(db, m.coop.org.id)) == 1
+
+
+def test_a_cooperative_that_voted_ratings_off_takes_and_shows_none(
+        market: Market, factory: Factory, db: Session, listing: Any) -> None:
+    m = market
+    org = m.coop.org.id
+    card_url = f"{LISTINGS}/{listing['id']}"
+    buyers = [m.buyer.api] + [factory.person(factory.org(kind="company"), Role.buyer).api
+                              for _ in range(2)]
+    for api, stars in zip(buyers, (5, 4, 3), strict=True):
+        oid = order_in(m, listing["id"], "completed", api=api)
+        assert rate(api, oid, stars).status_code == 201
+    shown = {"count": 3, "average": 4.0, "stars": {"1": 0, "2": 0, "3": 1, "4": 1, "5": 1}}
+    assert m.buyer.api.get(rating_url(org)).get_json()["rating"] == shown
+    waiting = order_in(m, listing["id"], "completed", api=buyers[1])
+
+    members = [m.coop.admin.api, m.fisher.api]
+    off = ratings_vote(db, m.coop.admin.api, members, org, enabled=False)
+    assert m.buyer.api.get(rating_url(org)).get_json()["rating"] is None
+    assert m.buyer.api.get(card_url).get_json()["seller"]["rating"] is None
+    found = m.buyer.api.get(LISTINGS, query_string={"org_id": str(org)}).get_json()["items"]
+    assert [i["seller"]["rating"] for i in found if i["id"] == listing["id"]] == [None]
+    body = problem(rate(buyers[1], waiting, 5), 409, "gov_ratings_off")
+    assert body["detail"] == "Los socios de esta cooperativa votaron por desactivar las calificaciones."
+    problem(rate(buyers[1], waiting, 5), 409, "gov_ratings_off")  # still, however often
+    assert len(rows(db, org)) == 3  # nothing written; the old stars are kept
+    settings = m.fisher.api.get(f"/api/v1/organizations/{org}/settings").get_json()
+    assert settings["ratings"]["enabled"] is False and settings["ratings"]["proposal_id"] == off["id"]
+
+    # Turned on again by a later vote: the kept stars show again, and new ones count.
+    ratings_vote(db, m.coop.admin.api, members, org, enabled=True)
+    assert m.buyer.api.get(rating_url(org)).get_json()["rating"] == shown
+    assert rate(buyers[1], waiting, 1).status_code == 201
+    assert m.buyer.api.get(rating_url(org)).get_json()["rating"]["count"] == 4
+
+
+def test_another_cooperatives_vote_does_not_turn_ratings_off(
+        market: Market, factory: Factory, db: Session, listing: Any) -> None:
+    other = coop(factory, 1)
+    ratings_vote(db, other.admin.api, [other.admin.api], other.org.id, enabled=False)
+    oid = order_in(market, listing["id"], "completed")
+    assert rate(market.buyer.api, oid, 4).status_code == 201
