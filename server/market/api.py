@@ -57,7 +57,11 @@ def _cfg(name: str) -> Any:
 
 
 def _cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rated = ratings.summaries(db.session(), [r["org_id"] for r in rows], _cfg("MARKET_MIN_RATINGS"))
+    if rows and "rating" in rows[0]:  # a search page brings its sellers' ratings along
+        rated = {r["org_id"]: r["rating"] for r in rows}
+    else:
+        rated = ratings.summaries(db.session(), [r["org_id"] for r in rows],
+                                  _cfg("MARKET_MIN_RATINGS"))
     base = render.base_url()
     return [render.listing(r, rated, base) for r in rows]
 
@@ -89,7 +93,7 @@ class Listings(MethodView):
         species, kind, category, presentation, price range, distance from a point
         (``lon``, ``lat``, ``radius_km``) or a ``bbox``; sorted by distance, price or
         freshness; keyset pages (``after`` = ``next_cursor``)."""
-        page = search.search(db.session(), query)
+        page = search.search(db.session(), query | {"min_ratings": _cfg("MARKET_MIN_RATINGS")})
         return json_page(page)
 
     @blp.doc(security=auth.SECURITY)
@@ -367,7 +371,7 @@ def _coop_rating(org_id: uuid.UUID) -> dict[str, Any]:
     org = db.session().get(Organization, org_id)
     if org is None:
         raise ApiError(404, "not_found")
-    minimum = max(int(_cfg("MARKET_MIN_RATINGS")), ratings.MIN_RATINGS_FLOOR)
+    minimum = ratings.minimum(_cfg("MARKET_MIN_RATINGS"))
     return {"org_id": org.id, "name": org.name, "min_ratings": minimum,
             "rating": ratings.summaries(db.session(), [org.id], minimum)[org.id]}
 

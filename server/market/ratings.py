@@ -40,23 +40,33 @@ def rate(sess: Session, p: Principal, order_id: uuid.UUID, stars: int) -> Rating
     return r
 
 
-def summaries(sess: Session, org_ids: list[uuid.UUID], minimum: int) -> dict[uuid.UUID, Any]:
+def summary_sql(org: str) -> str:
+    """The pooled stars of the organization ``org`` (an SQL expression) as JSON, or NULL
+    when it has fewer than ``:min_ratings`` or its members voted ratings off. One
+    expression, so that a page of search results carries its sellers' ratings in the same
+    query."""
+    return f"""(SELECT json_build_object(
+                    'count', count(*), 'average', round(avg(r.stars), 2),
+                    'stars', json_build_object(
+                        '1', count(*) FILTER (WHERE r.stars = 1),
+                        '2', count(*) FILTER (WHERE r.stars = 2),
+                        '3', count(*) FILTER (WHERE r.stars = 3),
+                        '4', count(*) FILTER (WHERE r.stars = 4),
+                        '5', count(*) FILTER (WHERE r.stars = 5)))
+                FROM coop_rating r WHERE r.org_id = {org}
+                  AND NOT EXISTS (SELECT 1 FROM coop_setting s
+                                  WHERE s.org_id = {org} AND NOT s.ratings_enabled)
+                HAVING count(*) >= :min_ratings)"""
+
+
+def minimum(configured: int) -> int:
+    return max(int(configured), MIN_RATINGS_FLOOR)
+
+
+def summaries(sess: Session, org_ids: list[uuid.UUID], minimum_ratings: int) -> dict[uuid.UUID, Any]:
     """Per organization: {count, average, stars: {1..5: n}} when it has enough ratings and
     its members have not voted ratings off, else None."""
-    minimum = max(minimum, MIN_RATINGS_FLOOR)
-    rows = sess.execute(text("""
-        SELECT org_id, count(*) AS n, avg(stars) AS avg,
-               count(*) FILTER (WHERE stars = 1), count(*) FILTER (WHERE stars = 2),
-               count(*) FILTER (WHERE stars = 3), count(*) FILTER (WHERE stars = 4),
-               count(*) FILTER (WHERE stars = 5)
-        FROM coop_rating r WHERE org_id = ANY(:orgs)
-          -- in the same query, not another round trip: every search card asks
-          AND NOT EXISTS (SELECT 1 FROM coop_setting s
-                          WHERE s.org_id = r.org_id AND NOT s.ratings_enabled)
-        GROUP BY org_id HAVING count(*) >= :min"""),
-        {"orgs": list(set(org_ids)), "min": minimum}).all()
-    out: dict[uuid.UUID, Any] = {o: None for o in org_ids}
-    for r in rows:
-        out[r[0]] = {"count": int(r[1]), "average": round(float(r[2]), 2),
-                     "stars": {str(i + 1): int(r[3 + i]) for i in range(5)}}
-    return out
+    rows = sess.execute(text(f"SELECT o, {summary_sql('o')} FROM unnest(CAST(:orgs AS uuid[])) o"),
+                        {"orgs": list(set(org_ids)), "min_ratings": minimum(minimum_ratings)})
+    found: dict[uuid.UUID, Any] = {o: r for o, r in rows}
+    return {o: found.get(o) for o in org_ids}
