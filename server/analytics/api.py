@@ -3,6 +3,10 @@
 A fisher sees only their own rows; a cooperative's figures are for its admins
 (and platform admins), pooled over consenting members and suppressed. Outsiders
 get 404, as everywhere: an organization's data do not reveal it exists.
+
+A recipient the cooperative voted to share with (server/governance/settings.py) sees
+the same figures over the members who consent to it, under ``/shared/``: its admins
+only, and only while the sharing is on.
 """
 
 from __future__ import annotations
@@ -32,11 +36,16 @@ from server.analytics.schemas import (
     KeySetSchema,
     MapQuery,
     MyMapQuery,
+    SharedDashboardSchema,
+    SharedMapQuery,
+    SharedQuery,
     StatementSchema,
     VerificationSchema,
     WindowQuery,
 )
+from server.consent.models import Purpose
 from server.errors import ApiError, FieldError
+from server.governance import settings
 from server.members import auth
 from server.members.models import Role
 from server.ogc.models import ROLLUP_TZ
@@ -213,6 +222,84 @@ class MyTiles(MethodView):
         cells = services.own_cells(sess, p.member_id, orgs,
                                    query["month"] or _this_month(), query["species"])
         return _mvt(services.tile(sess, cells, z, x, y))
+
+
+# --- a recipient's view of what a cooperative shares with it ----------------------------------
+
+def _path_ids(**values: str) -> list[uuid.UUID]:
+    """The path's ids, each checked (the routes take them as text so that a malformed one
+    is a 422 naming it, not a 404 of no route)."""
+    out, errors = [], []
+    for name, value in values.items():
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            errors.append(FieldError(name, "not_a_uuid", location="path"))
+    if errors:
+        raise ApiError(422, "validation_error", errors=errors)
+    return out
+
+
+def _shared(org: str, recipient: str, purpose: str) -> tuple[uuid.UUID, uuid.UUID,
+                                                             list[uuid.UUID]]:
+    """(cooperative, recipient, members to pool) for a caller allowed to see what the
+    cooperative shares with the recipient for this purpose.
+
+    Who is asked first, then whether anything is shared: someone who is not in the
+    recipient gets 404 and a member who is not its admin 403 whatever the cooperative
+    decided, so neither learns that a sharing agreement exists. Only the recipient's
+    admins (and platform admins, for support, as on the cooperative's own dashboard) hear
+    ``sharing_not_enabled``, and they hear it alike for sharing voted off, never voted and
+    a cooperative that does not exist."""
+    org_id, recipient_id = _path_ids(org_id=org, recipient_id=recipient)
+    auth.require_role(recipient_id, [Role.admin])
+    sess = db.session()
+    if not settings.sharing_enabled(sess, org_id, purpose, recipient_id):
+        raise ApiError(403, "sharing_not_enabled")
+    return org_id, recipient_id, services.shared_members(sess, org_id, Purpose(purpose),
+                                                         recipient_id)
+
+
+def _shared_path() -> list[dict[str, Any]]:
+    """The path's ids, taken as text (see _path_ids) but documented as what they must be
+    (a list of its own for each route: the spec builder updates them in place)."""
+    return [{"in": "path", "name": "org_id", "description": "The cooperative that shares.",
+             "schema": {"type": "string", "format": "uuid"}},
+            {"in": "path", "name": "recipient_id",
+             "description": "The organization it shares with (yours).",
+             "schema": {"type": "string", "format": "uuid"}}]
+
+
+@blp.route("/organizations/<org_id>/shared/<recipient_id>/dashboard", parameters=_shared_path())
+class SharedDashboard(MethodView):
+    @blp.doc(security=auth.SECURITY)
+    @blp.response(200, SharedDashboardSchema)
+    @auth.login_required
+    @blp.arguments(SharedQuery, location="query", unknown=RAISE)
+    def get(self, query: dict[str, Any], org_id: str, recipient_id: str) -> Any:
+        """For the admins of an organization a cooperative shares its figures with (its
+        members voted for it, for this purpose): the cooperative's dashboard, over only
+        its active members who consent to this purpose for this organization, suppressed
+        as the cooperative's own (fewer than 3 vessels, and more with them)."""
+        coop, recipient, members = _shared(org_id, recipient_id, query["purpose"])
+        threshold = privacy.threshold(current_app.config.get("ANALYTICS_MIN_VESSELS"))
+        out = services.cooperative(db.session(), coop, _window(query), threshold,
+                                   members=members)
+        return out | {"recipient_org_id": recipient, "purpose": query["purpose"]}
+
+
+@blp.route("/organizations/<org_id>/shared/<recipient_id>/heatmap", parameters=_shared_path())
+class SharedHeatmap(MethodView):
+    @blp.doc(security=auth.SECURITY, responses=_GEOJSON_DOC)
+    @auth.login_required
+    @blp.arguments(SharedMapQuery, location="query", unknown=RAISE)
+    def get(self, query: dict[str, Any], org_id: str, recipient_id: str) -> Any:
+        """The cooperative's catch per hexagon in a month, for the organization it shares
+        with: the same members and the same suppression as the shared dashboard."""
+        coop, _, members = _shared(org_id, recipient_id, query["purpose"])
+        threshold = privacy.threshold(current_app.config.get("ANALYTICS_MIN_VESSELS"))
+        return _hexagons(services.heatmap(db.session(), coop, query["month"] or _this_month(),
+                                          query["species"], threshold, members=members))
 
 
 # --- signed catch-history statements -----------------------------------------------------

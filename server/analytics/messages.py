@@ -22,4 +22,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "key_unknown": {"en": "Signed with a key this service does not publish.",
                     "es": "Firmada con una clave que este servicio no publica."},
     "key_unsupported": {"en": "Not an Ed25519 signature.", "es": "No es una firma Ed25519."},
+    "sharing_not_enabled": {
+        "en": "This cooperative does not share its figures with your organization for this "
+              "purpose: its members have not voted to, or voted to stop.",
+        "es": "Esta cooperativa no comparte sus cifras con su organización para este fin: sus "
+              "socios no lo han votado, o votaron dejar de hacerlo."},
+    "sharing_own_statistics": {
+        "en": "A cooperative's own statistics are for its admins and never shared; ask for "
+              "one of: {purposes}.",
+        "es": "Las estadísticas propias de una cooperativa son para sus administradores y no se "
+              "comparten; pida uno de: {purposes}."},
 }

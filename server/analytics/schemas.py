@@ -9,7 +9,9 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from server.catalog.schemas import species_code
+from server.consent.models import Purpose
 from server.errors import invalid
+from server.governance.schemas import SHARING_PURPOSES
 
 MAX_MONTHS = 60  # five years a request: enough for trends, bounded work
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -53,6 +55,29 @@ class MyMapQuery(MapQuery):
     org_id = fields.UUID(load_default=None)
 
 
+def _shared_purpose(value: str) -> None:
+    # The cooperative's own statistics have a code of their own: asking for them here is
+    # not a typo but a request for what is never shared.
+    if value == Purpose.cooperative_statistics:
+        raise invalid("sharing_own_statistics", purposes=", ".join(SHARING_PURPOSES))
+    if value not in SHARING_PURPOSES:
+        raise invalid("one_of", choices=", ".join(SHARING_PURPOSES))
+
+
+class _PurposeQuery(Schema):
+    purpose = fields.String(required=True, validate=_shared_purpose, metadata={
+        "description": "What the cooperative shares its figures for, as its vote named it.",
+        "enum": SHARING_PURPOSES})
+
+
+class SharedQuery(WindowQuery, _PurposeQuery):
+    pass
+
+
+class SharedMapQuery(MapQuery, _PurposeQuery):
+    pass
+
+
 class FisherDashboardSchema(Schema):
     from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
@@ -84,6 +109,14 @@ class CooperativeDashboardSchema(Schema):
     effort = fields.Dict()
     cpue_by_month = fields.List(fields.Dict())
     prices = fields.List(fields.Dict())
+
+
+class SharedDashboardSchema(CooperativeDashboardSchema):
+    recipient_org_id = fields.UUID()
+    purpose = fields.String()
+    members_included = fields.Integer(metadata={
+        "description": "the cooperative's active members who consent to this purpose for this "
+                       "recipient: only they count"})
 
 
 class StatementSchema(Schema):

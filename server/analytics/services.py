@@ -6,7 +6,10 @@ their completed orders.
 
 A fisher's own dashboard is exact: it is their data. A cooperative's pooled
 figures count only members who consent to the cooperative's statistics
-(server/consent), and go through ``geo.privacy.suppress``: every figure with
+(server/consent); the same figures for a recipient the cooperative voted to share
+with (server/governance/settings.py) count only its active members who consent to
+that purpose for that recipient (``shared_members``). Both go through
+``geo.privacy.suppress``: every figure with
 fewer than ``min_vessels`` distinct vessels is hidden, and then more, so that no
 hidden figure can be worked out from the shown ones and their totals. The
 contributors of a figure are its vessels (a member fishing without a vessel
@@ -26,13 +29,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geo.privacy import Relation, suppress
 from server.analytics.models import NO_VESSEL
 from server.consent import services as consent
 from server.consent.models import Purpose
+from server.members.models import Membership, MembershipStatus
 
 MEDIAN_MIN_MEMBERS = 5  # a median of fewer members is too close to one of them
 TOP = 3  # best months and species
@@ -216,7 +220,10 @@ def _contributor(member: uuid.UUID, vessel: uuid.UUID) -> uuid.UUID:
 
 
 # Decided months, per process: a month's decision is a function of its slice's version,
-# the consenting members and the threshold, so it is kept until one of them changes.
+# the members pooled and the threshold, so it is kept until one of them changes. The
+# members are part of the key (as a hash of the exact list, which ``_members`` makes
+# canonical), so the cooperative's own view and a recipient's view over other members
+# never share a decision, and equal sets do.
 _DECIDED: OrderedDict[tuple[Any, ...], Month] = OrderedDict()
 _DECIDED_MAX = 20_000
 _decided_lock = threading.Lock()
@@ -407,9 +414,33 @@ def _sums(rows: list[dict[str, Any]], label: str, value_keys: tuple[str, ...]) -
     return sorted(out.values(), key=lambda t: str(t[label]))
 
 
-def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int) -> dict[str, Any]:
-    """The cooperative's pooled figures over its consenting members, suppressed."""
-    members = sorted(consent.consenting(sess, Purpose.cooperative_statistics, org_id), key=str)
+def _members(sess: Session, org_id: uuid.UUID,
+             members: Iterable[uuid.UUID] | None) -> list[uuid.UUID]:
+    """The members to pool: those given, or by default those who consent to the
+    cooperative's statistics. Sorted and without repeats, so that one set of members is
+    always one key of the decision cache."""
+    if members is None:
+        members = consent.consenting(sess, Purpose.cooperative_statistics, org_id)
+    return sorted(set(members), key=str)
+
+
+def shared_members(sess: Session, org_id: uuid.UUID, purpose: Purpose,
+                   recipient_id: uuid.UUID) -> list[uuid.UUID]:
+    """Whose figures the cooperative may pool for a recipient it shares with: its
+    active members who consent to this purpose for this recipient, now. Consent names
+    a recipient, not a cooperative, so it is read among the cooperative's members; and
+    the sharing is the cooperative's decision, which speaks for its members of today,
+    so someone who left is out even if their consent stands."""
+    active = sess.scalars(select(Membership.member_id).where(
+        Membership.org_id == org_id, Membership.status == MembershipStatus.active))
+    return _members(sess, org_id, consent.consenting(sess, purpose, recipient_id, among=active))
+
+
+def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int,
+                members: Iterable[uuid.UUID] | None = None) -> dict[str, Any]:
+    """The cooperative's pooled figures, suppressed: over ``members`` (a recipient's
+    view, see ``shared_members``), by default over those who consent to its statistics."""
+    members = _members(sess, org_id, members)
     months = _months(sess, org_id, members, w, min_vessels) if members else {}
     effort = _effort_months(sess, org_id, members, w, min_vessels) if members else {}
     by_species: list[dict[str, Any]] = []
@@ -492,10 +523,10 @@ def cooperative(sess: Session, org_id: uuid.UUID, w: Window, min_vessels: int) -
 
 
 def heatmap(sess: Session, org_id: uuid.UUID, month: date, species: str | None,
-            min_vessels: int) -> list[dict[str, Any]]:
+            min_vessels: int, members: Iterable[uuid.UUID] | None = None) -> list[dict[str, Any]]:
     """The month's cells (of one species, or all) as the dashboard's suppression leaves
-    them: only shown cells, none hinted at."""
-    members = sorted(consent.consenting(sess, Purpose.cooperative_statistics, org_id), key=str)
+    them, over the same ``members`` as ``cooperative``: only shown cells, none hinted at."""
+    members = _members(sess, org_id, members)
     mo = _months(sess, org_id, members, Window(month, month), min_vessels).get(month) \
         if members else None
     if mo is None:

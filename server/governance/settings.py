@@ -3,8 +3,9 @@
 - ``ratings``: whether buyers may rate the cooperative and its stars are shown (default
   on; server/market/ratings.py asks here).
 - ``data_sharing``: whether the cooperative shares its pooled figures for a purpose with a
-  named recipient (default off). Recorded and shown; even when on, only members who
-  consent to that purpose for that recipient (server/consent) could ever be included.
+  named recipient (default off). While on, the recipient's admins may read them
+  (server/analytics: ``/organizations/{id}/shared/{recipient}/…``), over only the members
+  who consent to that purpose for that recipient (server/consent).
 
 Only a closed result changes them (server/governance/closing.py), in its own transaction,
 each change also written to the immutable ``coop_setting_change``.
@@ -28,6 +29,15 @@ def ratings_enabled(sess: Session, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
     off = set(sess.scalars(select(CoopSetting.org_id).where(
         CoopSetting.org_id.in_(list(set(org_ids))), CoopSetting.ratings_enabled.is_(False))))
     return {o: o not in off for o in org_ids}
+
+
+def sharing_enabled(sess: Session, org_id: uuid.UUID, purpose: str,
+                    recipient_id: uuid.UUID) -> bool:
+    """Whether the cooperative's last result on this purpose and recipient turned sharing
+    on. No row (never voted) is off: sharing is opt-in, like the consent under it."""
+    return bool(sess.scalar(select(CoopSharing.enabled).where(
+        CoopSharing.org_id == org_id, CoopSharing.purpose == purpose,
+        CoopSharing.recipient_org_id == recipient_id)))
 
 
 def apply(sess: Session, prop: Proposal, effect: dict[str, Any]) -> None:
