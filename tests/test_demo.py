@@ -319,7 +319,7 @@ def test_the_demo_forum(loaded: Loaded) -> None:
     # Found by the forum's search as a member would (the vectors and vocabulary are made).
     assert s.scalar(text("""
         SELECT count(*) FROM forum_thread t JOIN membership m ON m.member_id = t.author_id
-        WHERE m.org_id = :o AND t.search @@ to_tsquery('spanish', 'hielo')"""), {"o": org}) == 1
+        WHERE m.org_id = :o AND t.match @@ to_tsquery('spanish', 'hielo')"""), {"o": org}) == 1
     assert forum.load(s, org) == {}  # once
 
 

@@ -63,6 +63,16 @@ def readable_post(sess: Session, p: Principal, post_id: uuid.UUID, *,
     return post, readable_thread(sess, p, post.thread_id, lock=lock_thread)
 
 
+def locked_post(sess: Session, post_id: uuid.UUID) -> Post:
+    """The post read afresh and locked, after its thread's lock was taken: what another
+    transaction committed meanwhile (a hide) is seen. 404 if it is gone or hidden."""
+    post = sess.scalars(select(Post).where(Post.id == post_id).with_for_update()
+                        .execution_options(populate_existing=True)).first()
+    if post is None or post.hidden_at is not None:
+        raise ApiError(404, "not_found")
+    return post
+
+
 def moderated_thread(sess: Session, p: Principal, thread_id: uuid.UUID) -> Thread:
     """The thread (hidden or not, locked for update) if this member moderates it: 404 if
     they cannot read it, 403 if they can but do not moderate it."""

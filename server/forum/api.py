@@ -33,6 +33,7 @@ from server.forum.schemas import (
     PostPageSchema,
     PostPatchSchema,
     PostsQuery,
+    ScopeQuery,
     SolutionInSchema,
     ThreadInSchema,
     ThreadModerationSchema,
@@ -121,6 +122,7 @@ class OneThread(MethodView):
     @blp.arguments(ThreadPatchSchema)
     def patch(self, data: dict[str, Any], thread_id: uuid.UUID) -> Any:
         """Change your thread's title, category, tags or point (not once it is locked)."""
+        _limit("post")
         sess = db.session()
         threads.patch(sess, auth.current(), thread_id, data)
         sess.commit()
@@ -222,10 +224,15 @@ class ThreadFollow(MethodView):
         return self._follow(thread_id, True)
 
     @blp.doc(**SEC)
-    @blp.response(200, ThreadOutSchema)
+    @blp.response(204)
     @auth.login_required
     def delete(self, thread_id: uuid.UUID) -> Any:
-        return self._follow(thread_id, False)
+        """Stop following. Needs no right to read the thread any more (one who left a
+        cooperative may still stop its notifications), and answers alike for any id."""
+        sess = db.session()
+        threads.follow(sess, auth.current(), thread_id, False)
+        sess.commit()
+        return None
 
     @staticmethod
     def _follow(thread_id: uuid.UUID, on: bool) -> Any:
@@ -281,7 +288,8 @@ def _action(entry: ModerationLog) -> dict[str, Any]:
     return {"id": entry.id, "moderator_id": entry.moderator_id, "action": entry.action,
             "scope_org_id": entry.scope_org_id, "thread_id": entry.thread_id,
             "post_id": entry.post_id, "subject_member_id": entry.subject_member_id,
-            "reason": entry.reason, "at": entry.at, "post_body": None}
+            "reason": entry.reason, "at": entry.at, "thread_title": entry.thread_title,
+            "post_body": entry.post_body}
 
 
 @blp.route("/forum/threads/<uuid:thread_id>/moderation")
@@ -347,7 +355,7 @@ class Moderators(MethodView):
     @blp.doc(**SEC)
     @blp.response(200, ModeratorsSchema)
     @auth.login_required
-    @blp.arguments(AuditQuery, location="query")
+    @blp.arguments(ScopeQuery, location="query")
     def get(self, query: dict[str, Any]) -> Any:
         """The appointed moderators of a cooperative (org_id) or of the platform."""
         return {"items": moderation.moderators(db.session(), auth.current(), query["org_id"])}

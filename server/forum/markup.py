@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import nh3
 from markdown_it import MarkdownIt
@@ -39,8 +40,32 @@ def render(body: str, fmt: str) -> str:
                           for p in paragraphs))
 
 
+def text_of(html_fragment: str) -> str:
+    """What a reader sees of rendered HTML, as plain text on one line."""
+    return html.unescape(re.sub(r"\s+", " ", nh3.clean(html_fragment, tags=set()))).strip()
+
+
+def excerpt_of(plain: str, length: int = 240) -> str:
+    return plain if len(plain) <= length else plain[:length - 1].rstrip() + "…"
+
+
 def excerpt(body: str, fmt: str, length: int = 240) -> str:
     """The start of a post as plain text, for lists and search results."""
-    text = nh3.clean(render(body, fmt), tags=set())
-    text = html.unescape(re.sub(r"\s+", " ", text)).strip()
-    return text if len(text) <= length else text[:length - 1].rstrip() + "…"
+    return excerpt_of(text_of(render(body, fmt)), length)
+
+
+def rendered(body: str, fmt: str) -> dict[str, str]:
+    """A post's stored ``html`` and ``excerpt``, rendered once."""
+    out = render(body, fmt)
+    return {"html": out, "excerpt": excerpt_of(text_of(out))}
+
+
+# Format, space and combining characters: a text made only of them shows nothing.
+_INVISIBLE = {"Cc", "Cf", "Mn", "Me", "Zs", "Zl", "Zp"}
+
+
+def shows_nothing(body: str, fmt: str = "plain") -> bool:
+    """Whether a reader would see no letter, digit or symbol at all (zero-width spaces,
+    a Markdown link definition, only combining marks)."""
+    shown = text_of(render(body, fmt)) if fmt == "markdown" else body
+    return all(unicodedata.category(ch) in _INVISIBLE for ch in shown)

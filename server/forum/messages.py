@@ -5,6 +5,15 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "text_blank": {"en": "Write something: only spaces is empty.",
                    "es": "Escriba algo: solo espacios es vacío."},
+    "text_control": {"en": "Control characters are not allowed here.",
+                     "es": "Aquí no se admiten caracteres de control."},
+    "q_no_words": {"en": "Search for at least one word.",
+                   "es": "Busque al menos una palabra."},
+    "thread_full": {"en": "This thread holds too many different words: open a new thread.",
+                    "es": "Este tema ya tiene demasiadas palabras distintas: abra un tema nuevo."},
+    "restore_by_platform": {
+        "en": "A platform moderator hid this: only one of them may restore it.",
+        "es": "Lo ocultó un moderador de la plataforma: solo uno de ellos puede restaurarlo."},
     "patch_empty": {"en": "Nothing to change.", "es": "No hay nada que cambiar."},
     "category_unknown": {"en": "No forum category {category}.",
                          "es": "No existe la categoría del foro {category}."},

@@ -1,9 +1,10 @@
 """Threads, their posts, votes, follows, flags and the moderators' audit.
 
 A thread is its opening post plus replies. Every post carries its own generated
-search vector (the opening post also its thread's title, as ``heading``), and the
-thread the sum of its visible posts' vectors, kept by the service: a search
-finds a thread whose posts hold all its words between them, then shows the post
+search vector (the opening post also its thread's title, as ``heading``); the
+thread keeps the lexemes of its visible posts (``match``) and its opening post's
+vector (``summary``), written by the service: a search finds a thread whose posts
+hold all its words between them, ranks it by its question, and shows the post
 that matched best. Threads are visible to everyone on the platform or, when
 ``visible_org_id`` is set, only to that organization's members. (Not ``org_id``:
 that name marks the tenant tables, and a platform-wide thread belongs to no
@@ -51,6 +52,8 @@ from server.db import Base, enum_check, new_id
 
 # Spanish stemming after unaccent: created by migration 0013.
 UNACCENTED_CONFIG = "cardumen_es"
+UNACCENTED_MARK = "~"
+PLATFORM_SCOPE = uuid.UUID(int=0)  # forum_lexeme.scope of platform-wide threads' words
 
 
 def _vector(column: str, written: str, unaccented: str) -> str:
@@ -108,7 +111,7 @@ class Thread(Base):
         Index("ix_forum_thread_gear", "gear_codes", postgresql_using="gin"),
         Index("ix_forum_thread_zones", "zone_ids", postgresql_using="gin"),
         Index("ix_forum_thread_author", "author_id", "created_at"),
-        Index("ix_forum_thread_search", "search", postgresql_using="gin"),
+        Index("ix_forum_thread_match", "match", postgresql_using="gin"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -130,9 +133,14 @@ class Thread(Base):
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reply_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    # Its visible posts' vectors in one (server/forum/threads.py refresh_search): the words
-    # of a query may be in different replies of the thread.
-    search: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
+    # What a search matches (threads.refresh_search): every lexeme of its visible posts,
+    # without positions, those of the unaccented half prefixed with "~" (UNACCENTED_MARK),
+    # so that a query's words may be in different replies and a word typed with accents
+    # can ask for the text as written only. One small vector: no positions, no weights.
+    match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
+    # The opening post's weighted vector: what relevance ranks (the question, its title
+    # first), small enough to rank thousands of threads per search.
+    summary: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
     last_post_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                    server_default=func.now())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -180,9 +188,13 @@ class Lexeme(Base):
     __table_args__ = (
         Index("ix_forum_lexeme_trgm", "lexeme", postgresql_using="gin",
               postgresql_ops={"lexeme": "gin_trgm_ops"}),
-        Index("ix_forum_lexeme_root", "root"),
+        Index("ix_forum_lexeme_root", "root", "scope"),
     )
 
+    # Whose words: an organization's (its cooperative-only threads) or the platform's
+    # (PLATFORM_SCOPE). A search consults only the scopes its reader may read: the
+    # vocabulary steers results, so another cooperative's words must not.
+    scope: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
     # cardumen_family (migration 0013): the lexeme without a derivational ending.
     root: Mapped[str] = mapped_column(Text, Computed("cardumen_family(lexeme)", persisted=True))
@@ -278,4 +290,10 @@ class ModerationLog(Base):
     subject_member_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("member.id"))  # appoint / remove
     reason: Mapped[str | None] = mapped_column(String(500))
+    # What the moderator acted on, as it was then: the post may be edited or restored
+    # later, the audit keeps what was judged.
+    thread_title: Mapped[str | None] = mapped_column(String(160))
+    post_body: Mapped[str | None] = mapped_column(Text)
+    # Who may undo it: "platform" when a platform moderator acted on a cooperative's thread.
+    by_platform: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

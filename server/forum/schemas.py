@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate, validates_schema
 
 from server.catalog.schemas import species_code
 from server.errors import invalid, invalid_field
+from server.forum import markup, words
 from server.forum.models import FlagReason, ModerationAction, TextFormat
 from server.geofields import GeoPoint
 
@@ -22,16 +24,33 @@ def _one_of(enum: Any) -> validate.OneOf:
     return validate.OneOf([e.value for e in enum])
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise invalid("text_blank")
+# Control characters other than line breaks and tabs have no place in a post.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _Text(fields.String):
-    """Text that is not only spaces, with NUL and other control characters refused."""
+    """Text stripped of surrounding spaces, then measured; not only invisible characters;
+    no control characters (a title not even line breaks)."""
 
-    def __init__(self, *, max_len: int, min_len: int = 1, **kw: Any) -> None:
-        super().__init__(validate=[validate.Length(min=min_len, max=max_len), _not_blank], **kw)
+    def __init__(self, *, max_len: int, min_len: int = 1, one_line: bool = False,
+                 **kw: Any) -> None:
+        self.one_line = one_line
+        super().__init__(validate=validate.Length(min=min_len, max=max_len), **kw)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        text = str(super()._deserialize(value, attr, data, **kw)).strip()
+        if markup.shows_nothing(text):
+            raise invalid("text_blank")
+        if _CONTROL.search(text) or (self.one_line and re.search(r"[\r\n\t]", text)):
+            raise invalid("text_control")
+        return text
+
+
+def _shows_something(data: dict[str, Any], fmt_default: str) -> None:
+    """A Markdown body that renders to nothing (only a link definition) is empty too."""
+    body = data.get("body")
+    if body is not None and markup.shows_nothing(body, data.get("format") or fmt_default):
+        raise invalid_field("body", "text_blank")
 
 
 def _tags(inner: fields.Field, **kw: Any) -> fields.List:
@@ -41,7 +60,7 @@ def _tags(inner: fields.Field, **kw: Any) -> fields.List:
 class ThreadInSchema(Schema):
     category = fields.String(required=True, metadata={
         "description": "A code of GET /forum/categories (gear_boats, safety, ...)."})
-    title = _Text(required=True, min_len=3, max_len=MAX_TITLE)
+    title = _Text(required=True, min_len=3, max_len=MAX_TITLE, one_line=True)
     body = _Text(required=True, max_len=MAX_BODY)
     format = fields.String(load_default=TextFormat.plain.value, validate=_one_of(TextFormat),
                            metadata={"description": "plain (the default) or markdown; raw "
@@ -61,10 +80,14 @@ class ThreadInSchema(Schema):
                                "description": "Members to notify (they must be able to read "
                                               "the thread)."})
 
+    @validates_schema
+    def _body_shows(self, data: dict[str, Any], **_: Any) -> None:
+        _shows_something(data, TextFormat.plain.value)
+
 
 class ThreadPatchSchema(Schema):
     category = fields.String()
-    title = _Text(min_len=3, max_len=MAX_TITLE)
+    title = _Text(min_len=3, max_len=MAX_TITLE, one_line=True)
     species = _tags(fields.String(validate=species_code))
     gear = _tags(fields.String(validate=validate.Length(min=1, max=10)))
     zones = _tags(fields.UUID())
@@ -73,7 +96,7 @@ class ThreadPatchSchema(Schema):
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
         if not data:
-            raise invalid_field("_schema", "patch_empty")
+            raise invalid("patch_empty")
 
 
 class PostInSchema(Schema):
@@ -82,10 +105,21 @@ class PostInSchema(Schema):
     mentions = fields.List(fields.UUID(), load_default=list,
                            validate=validate.Length(max=MAX_MENTIONS))
 
+    @validates_schema
+    def _body_shows(self, data: dict[str, Any], **_: Any) -> None:
+        _shows_something(data, TextFormat.plain.value)
+
 
 class PostPatchSchema(Schema):
     body = _Text(required=True, max_len=MAX_BODY)
-    format = fields.String(load_default=None, validate=_one_of(TextFormat))
+    format = fields.String(load_default=None, validate=_one_of(TextFormat), metadata={
+        "description": "Omitted: the post's own."})
+
+    @validates_schema
+    def _body_shows(self, data: dict[str, Any], **_: Any) -> None:
+        # Without a format the service keeps the post's; plain is checked here, the
+        # rendered Markdown again there.
+        _shows_something(data, TextFormat.plain.value)
 
 
 class SolutionInSchema(Schema):
@@ -152,6 +186,8 @@ class ThreadQuery(Schema):
             raise invalid_field("radius_km", "radius_needs_point")
         if data.get("sort") == "distance" and data.get("lon") is None:
             raise invalid_field("sort", "distance_needs_point")
+        if data.get("q") is not None and not words.words(data["q"]):
+            raise invalid_field("q", "q_no_words")
         if data.get("sort") == "relevance" and not data.get("q"):
             raise invalid_field("sort", "relevance_needs_q")
 
@@ -165,11 +201,18 @@ class AuditQuery(Schema):
     org_id = fields.UUID(load_default=None, metadata={
         "description": "The cooperative's audit; omitted: the platform's (platform moderators)."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
 
 
-class FlagQueueQuery(AuditQuery):
-    pass
+class FlagQueueQuery(Schema):
+    org_id = fields.UUID(load_default=None, metadata={
+        "description": "The cooperative's queue; omitted: the platform's (platform moderators)."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ScopeQuery(Schema):
+    org_id = fields.UUID(load_default=None, metadata={
+        "description": "The cooperative; omitted: the platform."})
 
 
 # --- out ---------------------------------------------------------------------------------
@@ -290,8 +333,11 @@ class ActionOutSchema(Schema):
     subject_member_id = fields.UUID(allow_none=True)
     reason = fields.String(allow_none=True)
     at = fields.DateTime()
+    thread_title = fields.String(allow_none=True, metadata={
+        "description": "The thread's title when the action was taken."})
     post_body = fields.String(allow_none=True, metadata={
-        "description": "The post as it was written (kept for the audit, hidden or not)."})
+        "description": "The post acted on (or a thread's opening post) as it was when the "
+                       "action was taken: later edits do not change it."})
 
 
 class AuditSchema(Schema):

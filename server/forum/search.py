@@ -1,13 +1,14 @@
 """Finding threads: words across titles and replies, tags, category, solved or not,
-distance from a point; by relevance (newer posts rank higher), last reply or
-distance; keyset pages.
+distance from a point; by relevance (newer posts rank higher), last reply or distance;
+keyset pages.
 
 With words, a thread is found when its visible posts hold them all between them
-(server/forum/words.py makes the query); its card shows the post that matched
-best. Relevance is ``ts_rank`` of the thread's vector (title words weigh most)
-divided by 1 + the time since its last post in units of RECENCY_DAYS, measured
-from when the first page was asked for (kept in the cursor, so that later pages
-rank alike).
+(``Thread.match``; server/forum/words.py makes the query); its card shows the post that
+holds them all (else the one that ranks best for any of them). Relevance is ``ts_rank``
+of the thread's question (``Thread.summary``: its title weighs most) divided by 1 + the
+time since its last post in units of RECENCY_DAYS, measured from when the first page was
+asked for (kept in the cursor, so that later pages rank alike). A query matching more
+than RANK_CANDIDATES threads ranks the RANK_CANDIDATES active last.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from sqlalchemy.orm import Session
 
 from server.forum import access
 from server.forum import words as words_mod
+from server.forum.models import PLATFORM_SCOPE
 from server.members.auth import Principal
 from server.pages import keyset_encode, keyset_typed
 
 RECENCY_DAYS = 60
+RANK_CANDIDATES = 2000
 NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 
 # sort: (ORDER BY, keyset condition, parser of the key), over the candidates ``b``.
@@ -68,9 +71,11 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
     platform_mod = access.platform_moderator(sess, p)
     params: dict[str, Any] = {}
     conds = _thread_conditions(p, c, platform_mod, params)
-    query = words_mod.expand(sess, c.get("q"))
+    scopes = [PLATFORM_SCOPE, *p.roles] if not platform_mod else None
+    query = words_mod.expand(sess, c.get("q"), scopes if scopes is not None else
+                             _all_scopes(sess))
     sort = c.get("sort") or ("relevance" if query.words else "recent")
-    if query.words and query.tsquery is None:
+    if query.words and query.threads is None:
         # Only words that ask for nothing ("de la"): nothing is what they find.
         return {"items": [], "sort": sort, "next_cursor": None}
     order, after, parser = SORTS[sort]
@@ -84,16 +89,25 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
     where = " AND ".join(conds)
     distance = f"t.location <-> {NEAR}" if c.get("lon") is not None else "CAST(NULL AS float8)"
     params["limit"] = c["limit"] + 1
-    if query.tsquery is not None:
-        params["tsq"], params["any"] = query.tsquery, query.any_word
-        score = (f"ts_rank(t.search, CAST(:tsq AS tsquery), 1) / (1 + extract(epoch FROM "
-                 f"(:asof - t.last_post_at)) / {RECENCY_DAYS * 86400.0})")
-        where = f"t.search @@ CAST(:tsq AS tsquery) AND {where}"
+    cols = "t.id, t.last_post_at, t.summary, t.location"
+    candidates = f"SELECT {cols} FROM forum_thread t WHERE {where}"
+    if query.threads is not None:
+        params["tsq"], params["post_all"] = query.threads, query.posts
+        params["any"] = query.any_word
+        candidates = (f"SELECT {cols} FROM forum_thread t "
+                      f"WHERE t.match @@ CAST(:tsq AS tsquery) AND {where}")
+        if sort == "relevance":
+            # Ranking reads every candidate's summary: of a very common word, the
+            # RANK_CANDIDATES threads active last are ranked (recency is part of the rank).
+            candidates += f" ORDER BY t.last_post_at DESC, t.id DESC LIMIT {RANK_CANDIDATES}"
+        age = "greatest(extract(epoch FROM (CAST(:asof AS timestamptz) - t.last_post_at)), 0)"
+        score = (f"ts_rank(t.summary, CAST(:any AS tsquery), 1) "
+                 f"/ (1 + {age} / {RECENCY_DAYS * 86400.0})")
         # The post that matched best, for the card: of the page's threads only.
         best = """LEFT JOIN LATERAL (
             SELECT p.id, p.excerpt FROM forum_post p
             WHERE p.thread_id = t.id AND p.hidden_at IS NULL AND p.search @@ CAST(:any AS tsquery)
-            ORDER BY p.search @@ CAST(:tsq AS tsquery) DESC,
+            ORDER BY p.search @@ CAST(:post_all AS tsquery) DESC,
                      ts_rank(p.search, CAST(:any AS tsquery), 1) DESC, p.created_at, p.id
             LIMIT 1) best ON true"""
     else:
@@ -104,7 +118,7 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
             SELECT b.* FROM (
                 SELECT t.id AS thread_id, {score} AS score, {distance} AS distance_m,
                        t.last_post_at
-                FROM forum_thread t WHERE {where}) b
+                FROM ({candidates}) t) b
             WHERE true {keyset} ORDER BY {order} LIMIT :limit)
         SELECT t.id, t.category, t.title, t.author_id, m.name AS author_name, t.visible_org_id,
                t.species_codes, t.gear_codes, t.zone_ids,
@@ -129,6 +143,11 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
                "distance": last.distance_m}[sort]
         nxt = keyset_encode(asof.isoformat(), key, last.id)
     return {"items": items, "sort": sort, "next_cursor": nxt}
+
+
+def _all_scopes(sess: Session) -> list[uuid.UUID]:
+    """A platform moderator reads every thread, so may draw on every vocabulary."""
+    return [PLATFORM_SCOPE, *sess.scalars(text("SELECT DISTINCT scope FROM forum_lexeme"))]
 
 
 def card(r: Any) -> dict[str, Any]:

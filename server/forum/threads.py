@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from server.catalog.models import Gear, Species, Zone
 from server.errors import ApiError, FieldError
 from server.forum import access, markup, words
-from server.forum.models import Category, Follow, Post, Thread, Vote
+from server.forum.models import UNACCENTED_MARK, Category, Follow, Post, Thread, Vote
 from server.members.auth import Principal
 from server.members.models import Member, Membership, MembershipStatus
 from server.notifications import services as notifications
@@ -61,6 +62,25 @@ def _mention_errors(sess: Session, thread_org: uuid.UUID | None,
             for i, m in enumerate(mentions) if m not in alive]
 
 
+def readers(sess: Session, thread: Thread, members: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of ``members`` who may read the thread now: not disabled, and active members
+    of its organization when it has one (or platform moderators)."""
+    wanted = list(dict.fromkeys(members))
+    if not wanted:
+        return []
+    rows = sess.scalars(text("""
+        SELECT m.id FROM member m WHERE m.id = ANY(:ids) AND m.disabled_at IS NULL
+          AND (CAST(:org AS uuid) IS NULL
+               OR m.is_platform_admin
+               OR EXISTS (SELECT 1 FROM membership ms WHERE ms.member_id = m.id
+                          AND ms.org_id = :org AND ms.status = 'active')
+               OR EXISTS (SELECT 1 FROM forum_moderator d WHERE d.member_id = m.id
+                          AND d.scope_org_id IS NULL))"""),
+        {"ids": wanted, "org": thread.visible_org_id})
+    allowed = set(rows)
+    return [m for m in wanted if m in allowed]
+
+
 def _ewkt(point: Any) -> str | None:
     return None if point is None else f"SRID=4326;{point.wkt}"
 
@@ -81,18 +101,33 @@ def _notify_mentions(sess: Session, p: Principal, thread: Thread, post: Post,
     return told
 
 
-_REFRESH = text("""
-    UPDATE forum_thread t SET search = coalesce((
-        SELECT cardumen_tsvector_agg(p.search ORDER BY p.created_at, p.id) FROM forum_post p
-        WHERE p.thread_id = t.id AND p.hidden_at IS NULL), '')
+# A thread's lexemes, the unaccented half marked (models.Thread.match), and its question.
+_REFRESH = text(f"""
+    UPDATE forum_thread t SET
+        match = coalesce((
+            SELECT array_to_tsvector(array_agg(DISTINCT x)) FROM (
+                SELECT unnest(tsvector_to_array(ts_filter(p.search, '{{a,b}}'))) AS x
+                FROM forum_post p WHERE p.thread_id = t.id AND p.hidden_at IS NULL
+                UNION ALL
+                SELECT '{UNACCENTED_MARK}' || unnest(tsvector_to_array(ts_filter(p.search, '{{c,d}}')))
+                FROM forum_post p WHERE p.thread_id = t.id AND p.hidden_at IS NULL) s), ''),
+        summary = coalesce((SELECT p.search FROM forum_post p
+                            WHERE p.thread_id = t.id AND p.opening AND p.hidden_at IS NULL), '')
     WHERE t.id = :t""")
 
 
 def refresh_search(sess: Session, thread_id: uuid.UUID) -> None:
-    """The thread's vector again from its visible posts (after a post is written, edited,
-    hidden or restored). Whole, not appended to: a thread is read far more than written,
-    and this way a hidden post's words are gone from it at once."""
-    sess.execute(_REFRESH, {"t": thread_id})
+    """The thread's search vectors again from its visible posts (after a post is written,
+    edited, hidden or restored), so a hidden post's words leave it at once. A thread whose
+    words no longer fit one tsvector (1 MB of distinct words: only an attack writes that)
+    takes no more: 409, never a 500."""
+    try:
+        with sess.begin_nested():
+            sess.execute(_REFRESH, {"t": thread_id})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "54000":  # program_limit_exceeded
+            raise
+        raise ApiError(409, "thread_full") from exc
 
 
 def _name(sess: Session, member_id: uuid.UUID) -> str:
@@ -120,8 +155,7 @@ def create(sess: Session, p: Principal, data: dict[str, Any]) -> Thread:
     sess.flush()
     post = Post(thread_id=thread.id, author_id=p.member_id, opening=True, heading=thread.title,
                 format=data["format"], body=data["body"],
-                html=markup.render(data["body"], data["format"]),
-                excerpt=markup.excerpt(data["body"], data["format"]))
+                **markup.rendered(data["body"], data["format"]))
     sess.add(post)
     sess.flush()
     words.remember(sess, [post.id])
@@ -173,8 +207,7 @@ def reply(sess: Session, p: Principal, thread_id: uuid.UUID, data: dict[str, Any
         raise _invalid(*errs)
     post = Post(thread_id=thread.id, author_id=p.member_id, opening=False, heading=None,
                 format=data["format"], body=data["body"],
-                html=markup.render(data["body"], data["format"]),
-                excerpt=markup.excerpt(data["body"], data["format"]))
+                **markup.rendered(data["body"], data["format"]))
     sess.add(post)
     sess.flush()
     sess.execute(update(Thread).where(Thread.id == thread.id).values(
@@ -182,9 +215,10 @@ def reply(sess: Session, p: Principal, thread_id: uuid.UUID, data: dict[str, Any
     words.remember(sess, [post.id])
     refresh_search(sess, thread.id)
     told = _notify_mentions(sess, p, thread, post, data["mentions"])
-    # Everyone following (the author follows their own thread) hears of the reply.
-    followers = sess.scalars(select(Follow.member_id).where(
-        Follow.thread_id == thread.id, Follow.member_id != p.member_id))
+    # Everyone following (the author follows their own thread) hears of the reply, if they
+    # may still read it (a member who left a cooperative hears nothing more of it).
+    followers = readers(sess, thread, sess.scalars(select(Follow.member_id).where(
+        Follow.thread_id == thread.id, Follow.member_id != p.member_id)))
     by = _name(sess, p.member_id)
     for member in followers:
         if member not in told:
@@ -196,15 +230,17 @@ def reply(sess: Session, p: Principal, thread_id: uuid.UUID, data: dict[str, Any
 
 
 def edit(sess: Session, p: Principal, post_id: uuid.UUID, data: dict[str, Any]) -> Post:
-    post, thread = access.readable_post(sess, p, post_id, lock_thread=True)
+    _, thread = access.readable_post(sess, p, post_id, lock_thread=True)
+    # Read again under the thread's lock: a moderator may have hidden it meanwhile.
+    post = access.locked_post(sess, post_id)
     if post.author_id != p.member_id:
         raise ApiError(403, "not_post_author")
     if thread.locked_at is not None:
         raise ApiError(409, "thread_locked")
     fmt = data.get("format") or post.format
     post.body, post.format = data["body"], fmt
-    post.html = markup.render(post.body, fmt)
-    post.excerpt = markup.excerpt(post.body, fmt)
+    r = markup.rendered(post.body, fmt)
+    post.html, post.excerpt = r["html"], r["excerpt"]
     post.edited_at = func.now()
     sess.flush()
     words.remember(sess, [post.id])
@@ -234,12 +270,14 @@ def vote(sess: Session, p: Principal, post_id: uuid.UUID, useful: bool) -> int:
 
 
 def follow(sess: Session, p: Principal, thread_id: uuid.UUID, on: bool) -> None:
-    thread = access.readable_thread(sess, p, thread_id)
-    if on:
-        _follow(sess, thread.id, p.member_id)
-    else:
-        sess.execute(delete(Follow).where(Follow.thread_id == thread.id,
+    if not on:
+        # Unfollowing needs no right to read: one who left a cooperative may still stop
+        # hearing of its threads (and learns nothing: it answers alike for any id).
+        sess.execute(delete(Follow).where(Follow.thread_id == thread_id,
                                           Follow.member_id == p.member_id))
+        return
+    thread = access.readable_thread(sess, p, thread_id)
+    _follow(sess, thread.id, p.member_id)
 
 
 def accept(sess: Session, p: Principal, thread_id: uuid.UUID,
@@ -266,11 +304,11 @@ def accept(sess: Session, p: Principal, thread_id: uuid.UUID,
     thread.solution_post_id, thread.solved_at = post.id, func.now()
     sess.flush()
     by = _name(sess, p.member_id)
-    if post.author_id != p.member_id:
+    if post.author_id != p.member_id and readers(sess, thread, [post.author_id]):
         notifications.notify(sess, post.author_id, "forum.solution_yours", thread_id=thread.id,
                              post_id=post.id, title=thread.title, by=by)
-    for member in sess.scalars(select(Follow.member_id).where(
-            Follow.thread_id == thread.id, Follow.member_id.not_in([p.member_id, post.author_id]))):
+    for member in readers(sess, thread, sess.scalars(select(Follow.member_id).where(
+            Follow.thread_id == thread.id, Follow.member_id.not_in([p.member_id, post.author_id])))):
         notifications.notify(sess, member, "forum.solution", thread_id=thread.id,
                              post_id=post.id, title=thread.title, by=by)
     return thread

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.forum.models import PLATFORM_SCOPE, UNACCENTED_MARK
+
 MAX_WORDS = 12
 MAX_KIN = 20  # family members of one word in the query
 # Stems are shorter than words, so their trigram similarity is lower than the words'
@@ -45,9 +47,12 @@ def _quote(lexeme: str) -> str:
 
 @dataclass(frozen=True)
 class Query:
+    """One query in the three forms the search needs (None: no word asks for anything)."""
+
     words: list[str]
-    tsquery: str | None  # every word required; None: no word asks for anything
-    any_word: str | None  # any one of them: which post of a thread matched best
+    threads: str | None  # every word, against a thread's lexemes (Thread.match)
+    posts: str | None  # every word, against a post's weighted vector (Post.search)
+    any_word: str | None  # any one word, the same: to rank and to pick the best post
 
 
 _EXPAND = text(f"""
@@ -55,45 +60,70 @@ _EXPAND = text(f"""
            -- typed without accents, the word may be a stem as written ("camaron" is
            -- 'camaron' of "camarón"; its own stem is 'cam', as of "cámara")
            (SELECT f.lexeme FROM forum_lexeme f
-            WHERE f.lexeme = u.w AND u.w = cardumen_unaccent(u.w)) AS itself,
-           ARRAY(SELECT f.lexeme FROM forum_lexeme f
-                 WHERE f.root = cardumen_family(s.lex) AND f.lexeme <> s.lex
+            WHERE f.lexeme = u.w AND f.scope = ANY(:scopes) AND u.w = cardumen_unaccent(u.w)
+            LIMIT 1) AS itself,
+           ARRAY(SELECT DISTINCT f.lexeme FROM forum_lexeme f
+                 WHERE f.root = cardumen_family(s.lex) AND f.scope = ANY(:scopes)
+                   AND f.lexeme <> s.lex
                  ORDER BY f.lexeme LIMIT {MAX_KIN}) AS kin,
-           CASE WHEN EXISTS (SELECT 1 FROM forum_lexeme f WHERE f.lexeme = s.lex) THEN '{{}}'
-                ELSE ARRAY(SELECT f.lexeme FROM forum_lexeme f
-                           WHERE f.lexeme % s.lex AND similarity(f.lexeme, s.lex) >= {MIN_SIMILARITY}
-                           ORDER BY similarity(f.lexeme, s.lex) DESC, f.lexeme LIMIT {NEAR_MAX})
+           CASE WHEN EXISTS (SELECT 1 FROM forum_lexeme f
+                             WHERE f.lexeme = s.lex AND f.scope = ANY(:scopes)) THEN '{{}}'
+                ELSE ARRAY(SELECT n.lexeme FROM (
+                               SELECT DISTINCT f.lexeme FROM forum_lexeme f
+                               WHERE f.lexeme % s.lex AND f.scope = ANY(:scopes)
+                                 AND similarity(f.lexeme, s.lex) >= {MIN_SIMILARITY}) n
+                           ORDER BY similarity(n.lexeme, s.lex) DESC, n.lexeme LIMIT {NEAR_MAX})
            END AS near
     FROM unnest(CAST(:words AS text[])) WITH ORDINALITY AS u(w, i),
          LATERAL unnest(tsvector_to_array(to_tsvector('spanish', u.w))) AS s(lex)
     ORDER BY u.i, s.lex""")
 
 
-def expand(sess: Session, q: str | None) -> Query:
+def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID]) -> Query:
+    """``scopes``: the vocabularies the reader may draw on (PLATFORM_SCOPE and their
+    organizations)."""
     ws = words(q)
     if not ws:
-        return Query([], None, None)
-    per_word: dict[int, list[str]] = {}
-    for i, lex, accented, itself, kin, near in sess.execute(_EXPAND, {"words": ws}):
-        weight = AS_WRITTEN if accented else ""
-        alts = per_word.setdefault(int(i), [])
-        alts += [_quote(x) + weight for x in [lex, *kin]]
+        return Query([], None, None, None)
+    # pg_trgm's % filters at its own threshold before similarity() re-checks ours.
+    sess.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {MIN_SIMILARITY}"))
+    on_threads: dict[int, list[str]] = {}
+    on_posts: dict[int, list[str]] = {}
+    for i, lex, accented, itself, kin, near in sess.execute(
+            _EXPAND, {"words": ws, "scopes": list(scopes)}):
+        t = on_threads.setdefault(int(i), [])
+        p = on_posts.setdefault(int(i), [])
+        for x in [lex, *kin]:
+            # As written: the lexeme itself; typed without accents: either half.
+            t += [_quote(x)] if accented else [_quote(x), _quote(UNACCENTED_MARK + x)]
+            p.append(_quote(x) + (AS_WRITTEN if accented else ""))
         if itself:
-            alts.append(_quote(itself) + AS_WRITTEN)
-        alts += [_quote(n) for n in near]
-    if not per_word:
-        return Query(ws, None, None)
-    parts = ["(" + " | ".join(dict.fromkeys(alts)) + ")" for _, alts in sorted(per_word.items())]
-    return Query(ws, " & ".join(parts), " | ".join(parts))
+            t.append(_quote(itself))
+            p.append(_quote(itself) + AS_WRITTEN)
+        for n in near:
+            t += [_quote(n), _quote(UNACCENTED_MARK + n)]
+            p.append(_quote(n))
+    if not on_threads:
+        return Query(ws, None, None, None)
+
+    def joined(alts: dict[int, list[str]], op: str) -> str:
+        return f" {op} ".join("(" + " | ".join(dict.fromkeys(a)) + ")"
+                              for _, a in sorted(alts.items()))
+
+    return Query(ws, joined(on_threads, "&"), joined(on_posts, "&"), joined(on_posts, "|"))
 
 
-REMEMBER = text("""
-    INSERT INTO forum_lexeme (lexeme)
-    SELECT DISTINCT unnest(tsvector_to_array(search)) FROM forum_post WHERE id = ANY(:ids)
-    ORDER BY 1
+# Each post's words go to its thread's scope: the platform's or its organization's.
+REMEMBER = text(f"""
+    INSERT INTO forum_lexeme (scope, lexeme)
+    SELECT DISTINCT coalesce(t.visible_org_id, '{PLATFORM_SCOPE}'::uuid),
+                    unnest(tsvector_to_array(p.search))
+    FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id
+    WHERE p.id = ANY(:ids)
+    ORDER BY 1, 2
     ON CONFLICT DO NOTHING""")  # in order: two posts adding the same new words cannot deadlock
 
 
 def remember(sess: Session, post_ids: Sequence[uuid.UUID]) -> None:
-    """Add the words of these (flushed) posts to the forum's vocabulary."""
+    """Add the words of these (flushed) posts to their scope's vocabulary."""
     sess.execute(REMEMBER, {"ids": list(post_ids)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 from sqlalchemy import text
@@ -142,3 +143,20 @@ def test_following_and_voting_need_to_see_the_thread(forum: Forum, factory: Fact
     company_buyer = factory.person(factory.org(kind="company"), Role.buyer)
     problem(company_buyer.api.put(f"{THREADS}/{t['id']}/follow"), 404, "not_found")
     problem(company_buyer.api.put(f"{POSTS}/{t['opening']['id']}/vote"), 404, "not_found")
+
+
+def test_who_left_the_cooperative_hears_no_more_and_can_unfollow(forum: Forum,
+                                                                 factory: Factory) -> None:
+    t = open_thread(forum.fisher, visible_org_id=str(forum.org.id), title="Secreto de la coop")
+    r = reply(forum.other, t["id"], "Yo sigo este tema")  # follows it from now on
+    factory.sess.execute(text("UPDATE membership SET status = 'removed' WHERE member_id = :m "
+                              "AND org_id = :o"), {"m": forum.other.member.id, "o": forum.org.id})
+    factory.sess.commit()
+    reply(forum.admin, t["id"], "Nueva información")
+    forum.fisher.api.put(f"{THREADS}/{t['id']}/solution", {"post_id": r["id"]})
+    gone = factory.login(forum.other.member)
+    assert [n for n in gone.get("/api/v1/me/notifications").get_json()["notifications"]
+            if n["data"].get("thread_id") == t["id"]] == []
+    assert gone.delete(f"{THREADS}/{t['id']}/follow").status_code == 204
+    assert gone.delete(f"{THREADS}/{uuid.uuid4()}/follow").status_code == 204  # alike
+    assert forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()["solved"] is True

@@ -208,3 +208,95 @@ def test_the_audit_cannot_be_rewritten(forum: Forum, db: Session) -> None:
         with pytest.raises(DBAPIError):
             db.execute(text(sql), {"t": t["id"]})
         db.rollback()
+
+
+def test_the_audit_keeps_what_was_judged_even_after_an_edit(forum: Forum) -> None:
+    org = str(forum.org.id)
+    t = coop_thread(forum, title="Pleito en el muelle")
+    bad = reply(forum.other, t["id"], "Insulto grave al secretario")
+    assert moderate(forum.admin, "post", bad["id"], "hide", "Insulto").status_code == 201
+    assert moderate(forum.admin, "post", bad["id"], "restore", "Se disculpó").status_code == 201
+    assert forum.other.api.patch(f"{POSTS}/{bad['id']}", {"body": "Texto inocente"}).status_code == 200
+    audit = forum.admin.api.get(AUDIT, query_string={"org_id": org}).get_json()["items"]
+    hide = next(a for a in audit if a["post_id"] == bad["id"] and a["action"] == "hide")
+    assert hide["post_body"] == "Insulto grave al secretario"
+    # A hidden thread is kept with its question as it was.
+    assert moderate(forum.admin, "thread", t["id"], "hide", "Se cierra").status_code == 201
+    audit = forum.admin.api.get(AUDIT, query_string={"org_id": org}).get_json()["items"]
+    assert audit[0]["thread_title"] == "Pleito en el muelle"
+    assert audit[0]["post_body"] == t["opening"]["body"] and audit[0]["post_id"] is None
+
+
+def test_what_a_platform_moderator_hid_the_cooperative_cannot_restore(forum: Forum,
+                                                                     factory: Factory) -> None:
+    t = coop_thread(forum, title="Venta de totoaba")
+    root = factory.person(platform_admin=True)
+    assert moderate(root, "thread", t["id"], "hide", "Especie protegida").status_code == 201
+    problem(moderate(forum.admin, "thread", t["id"], "restore"), 403, "restore_by_platform")
+    r = reply(forum.other, coop_thread(forum)["id"], "otra cosa")
+    assert moderate(root, "post", r["id"], "hide", "Spam").status_code == 201
+    problem(moderate(forum.admin, "post", r["id"], "restore"), 403, "restore_by_platform")
+    assert moderate(root, "thread", t["id"], "restore", "Revisado").status_code == 201
+
+
+def test_a_hidden_reply_stops_bumping_its_thread(forum: Forum) -> None:
+    t = coop_thread(forum)
+    before = forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()["last_post_at"]
+    spam = reply(forum.other, t["id"], "Compre seguidores baratos")
+    assert forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()["last_post_at"] > before
+    assert moderate(forum.admin, "post", spam["id"], "hide").status_code == 201
+    assert forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()["last_post_at"] == before
+
+
+def test_two_moderators_hiding_at_once_hide_once(forum: Forum, factory: Factory,
+                                                 db: Session) -> None:
+    import threading
+
+    t = coop_thread(forum)
+    r = reply(forum.other, t["id"])
+    second = factory.person(forum.org, "admin")
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def hide(who: object) -> None:
+        barrier.wait()
+        codes.append(moderate(who, "post", r["id"], "hide").status_code)  # type: ignore[arg-type]
+
+    workers = [threading.Thread(target=hide, args=(w,)) for w in (forum.admin, second)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(codes) == [201, 409]
+    count, hides = db.execute(text("""
+        SELECT t.reply_count, (SELECT count(*) FROM forum_moderation_action a
+                               WHERE a.post_id = :p AND a.action = 'hide')
+        FROM forum_thread t WHERE t.id = :t"""), {"t": t["id"], "p": r["id"]}).one()
+    assert (count, hides) == (0, 1)
+
+
+def test_two_identical_flags_at_once_make_one(forum: Forum) -> None:
+    import threading
+
+    t = coop_thread(forum)
+    r = reply(forum.other, t["id"])
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def tap() -> None:
+        barrier.wait()
+        codes.append(flag(forum.fisher, r["id"]).status_code)  # type: ignore[attr-defined]
+
+    workers = [threading.Thread(target=tap) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(codes) == [201, 409]
+
+
+def test_huge_numbers_in_queries_are_422(forum: Forum) -> None:
+    body = problem(forum.admin.api.get(AUDIT, query_string={"org_id": str(forum.org.id),
+                                                           "before": 10**20}),
+                   422, "validation_error")
+    assert "before" in errors_of(body)

@@ -7,7 +7,7 @@ cooperative (org_id), whose threads nobody else can see.
 
 from __future__ import annotations
 
-import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -201,6 +201,7 @@ def test_keyset_pages_walk_every_thread_once(forum: Forum, sort: str) -> None:
     ({"limit": 0}, "limit"),
     ({"limit": 101}, "limit"),
     ({"after": "garbage"}, "after"),
+    ({"q": "!!! ¿?"}, "q"),  # no word at all: not "everything"
 ])
 def test_bad_search_input(forum: Forum, params: dict[str, Any], field: str) -> None:
     body = problem(forum.admin.api.get(THREADS, query_string=params), 422 if field != "after"
@@ -222,7 +223,37 @@ def test_a_cursor_with_its_id_changed_is_refused(forum: Forum) -> None:
     bad = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
     problem(forum.admin.api.get(THREADS, query_string={"org_id": org, "q": "red", "after": bad}),
             400, "invalid_cursor")
-    raw[2] = str(uuid.uuid4())
+
+
+def test_a_crafted_cursor_is_never_a_500(forum: Forum) -> None:
+    """The cursor's moment is the client's: one that makes the recency divide by zero,
+    or lies in the future, still ranks."""
+    import base64
+    import json
+    org = str(forum.org.id)
+    t = open_thread(forum.fisher, visible_org_id=org, title="Motor descompuesto")
+    last = datetime.fromisoformat(t["last_post_at"])
+    for asof in (last - timedelta(days=60), last + timedelta(days=3650), last):
+        raw = json.dumps([asof.isoformat(), "1e9", "ffffffff-ffff-ffff-ffff-ffffffffffff"])
+        after = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        r = forum.admin.api.get(THREADS, query_string={"org_id": org, "q": "motor",
+                                                       "after": after})
+        assert r.status_code == 200, r.get_json()
+
+
+def test_a_cooperative_vocabulary_steers_only_its_members(forum: Forum, factory: Any) -> None:
+    """Near misses and word families come from what the reader may read: another
+    cooperative's private words cannot change what an outsider finds."""
+    org = str(forum.org.id)
+    secret = open_thread(forum.fisher, visible_org_id=org, title="Zorrobranco en la laguna",
+                         body="zorrobranco")
+    # A member finds it by a near miss; the vocabulary of the cooperative knows the word.
+    assert ids(find(forum.other, q="zorrobrancos", org_id=org)) == [secret["id"]]
+    outsider = forum.outsider
+    mine = open_thread(outsider, title="Zorrobrancx raro", body="zorrobrancx")
+    # The outsider's near miss of their own word works, and the private word does not
+    # stop it (it would if the cooperative's vocabulary counted for them).
+    assert ids(find(outsider, q="zorrobranco", author_id=str(outsider.member.id))) == [mine["id"]]
 
 
 def test_query_words() -> None:

@@ -172,6 +172,13 @@ BAD_THREADS: list[tuple[dict[str, Any], str]] = [
     ({"body": " \n\t "}, "body"),
     ({"body": "x" * 20_001}, "body"),
     ({"body": 12}, "body"),
+    ({"body": "\u200b\u200b\ufeff"}, "body"),  # only invisible characters
+    ({"body": "\u0301\u0301"}, "body"),  # only combining marks
+    ({"body": "[a]: https://x.example", "format": "markdown"}, "body"),  # renders to nothing
+    ({"title": "  ab  "}, "title"),  # 2 letters once its spaces are gone
+    ({"title": "\x07\x07\x07"}, "title"),
+    ({"title": "Dos\nlíneas"}, "title"),
+    ({"body": "texto con \x1b[31m escape"}, "body"),
     ({"format": "html"}, "format"),
     ({"species": ["XXX"]}, "species.0"),
     ({"species": ["ljs"]}, "species.0"),
@@ -260,6 +267,30 @@ def test_a_locked_thread_takes_no_reply_and_no_edit(forum: Forum, factory: Facto
     assert forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()["locked"] is True
     forum.admin.api.post(f"{THREADS}/{t['id']}/moderation", {"action": "unlock", "reason": "Se reabre"})
     assert reply(forum.other, t["id"], "Ya se puede")["body"] == "Ya se puede"
+
+
+def test_a_thread_too_full_of_words_refuses_more_but_never_fails(forum: Forum,
+                                                                 factory: Factory) -> None:
+    """Only an attack writes a megabyte of distinct words into one thread; the thread then
+    takes no more (409), and nothing is half written."""
+    import random
+    import string
+
+    rnd = random.Random(7)
+    t = open_thread(forum.fisher, visible_org_id=str(forum.org.id))
+    writers = [factory.person(forum.org) for _ in range(4)]
+    statuses = []
+    for i in range(80):
+        body = " ".join("".join(rnd.choices(string.ascii_lowercase, k=7)) for _ in range(2400))
+        r = writers[i % 4].api.post(f"{THREADS}/{t['id']}/posts", {"body": body})
+        statuses.append(r.status_code)
+        if r.status_code == 409:
+            assert r.get_json()["code"] == "thread_full"
+            break
+        assert r.status_code == 201, r.get_json()
+    assert statuses[-1] == 409
+    got = forum.fisher.api.get(f"{THREADS}/{t['id']}").get_json()
+    assert got["reply_count"] == len(statuses) - 1
 
 
 def test_categories(forum: Forum) -> None:

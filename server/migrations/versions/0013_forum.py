@@ -50,9 +50,6 @@ def upgrade() -> None:
     op.execute("ALTER TEXT SEARCH CONFIGURATION cardumen_es "
                "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, spanish_stem")
     op.execute(FAMILY)
-    # The sum of a thread's posts' vectors (the || of tsvectors, as an aggregate).
-    op.execute("CREATE AGGREGATE cardumen_tsvector_agg(tsvector) "
-               "(SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '')")
     op.create_table('forum_category',
     sa.Column('code', sa.String(length=30), nullable=False),
     sa.Column('name_es', sa.String(length=80), nullable=False),
@@ -61,11 +58,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('code', name=op.f('pk_forum_category'))
     )
     op.create_table('forum_lexeme',
+    sa.Column('scope', sa.UUID(), nullable=False),
     sa.Column('lexeme', sa.Text(), nullable=False),
     sa.Column('root', sa.Text(), sa.Computed('cardumen_family(lexeme)', persisted=True), nullable=False),
-    sa.PrimaryKeyConstraint('lexeme', name=op.f('pk_forum_lexeme'))
+    sa.PrimaryKeyConstraint('scope', 'lexeme', name=op.f('pk_forum_lexeme'))
     )
-    op.create_index('ix_forum_lexeme_root', 'forum_lexeme', ['root'], unique=False)
+    op.create_index('ix_forum_lexeme_root', 'forum_lexeme', ['root', 'scope'], unique=False)
     op.create_index('ix_forum_lexeme_trgm', 'forum_lexeme', ['lexeme'], unique=False, postgresql_using='gin', postgresql_ops={'lexeme': 'gin_trgm_ops'})
     op.create_table('forum_moderator',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -94,7 +92,8 @@ def upgrade() -> None:
     sa.Column('locked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('hidden_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reply_count', sa.Integer(), server_default=sa.text('0'), nullable=False),
-    sa.Column('search', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False),
+    sa.Column('match', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False),
+    sa.Column('summary', postgresql.TSVECTOR(), server_default=sa.text("''::tsvector"), nullable=False),
     sa.Column('last_post_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
@@ -107,7 +106,7 @@ def upgrade() -> None:
     op.create_index('ix_forum_thread_gear', 'forum_thread', ['gear_codes'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_location', 'forum_thread', ['location'], unique=False, postgresql_using='gist', postgresql_where=sa.text('hidden_at IS NULL AND location IS NOT NULL'))
     op.create_index('ix_forum_thread_recent', 'forum_thread', ['last_post_at', 'id'], unique=False, postgresql_where=sa.text('hidden_at IS NULL'))
-    op.create_index('ix_forum_thread_search', 'forum_thread', ['search'], unique=False, postgresql_using='gin')
+    op.create_index('ix_forum_thread_match', 'forum_thread', ['match'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_species', 'forum_thread', ['species_codes'], unique=False, postgresql_using='gin')
     op.create_index('ix_forum_thread_visible_org', 'forum_thread', ['visible_org_id', 'last_post_at'], unique=False, postgresql_where=sa.text('hidden_at IS NULL'))
     op.create_index('ix_forum_thread_zones', 'forum_thread', ['zone_ids'], unique=False, postgresql_using='gin')
@@ -156,6 +155,9 @@ def upgrade() -> None:
     sa.Column('post_id', sa.UUID(), nullable=True),
     sa.Column('subject_member_id', sa.UUID(), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=True),
+    sa.Column('thread_title', sa.String(length=160), nullable=True),
+    sa.Column('post_body', sa.Text(), nullable=True),
+    sa.Column('by_platform', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("action IN ('hide', 'restore', 'lock', 'unlock', 'dismiss_flags', 'appoint', 'remove')", name=op.f('ck_forum_moderation_action_action_valid')),
     sa.ForeignKeyConstraint(['moderator_id'], ['member.id'], name=op.f('fk_forum_moderation_action_moderator_id_member')),
@@ -208,6 +210,5 @@ def downgrade() -> None:
                   'forum_follow', 'forum_thread', 'forum_moderator', 'forum_lexeme',
                   'forum_category'):
         op.drop_table(table)
-    op.execute("DROP AGGREGATE cardumen_tsvector_agg(tsvector)")
     op.execute("DROP FUNCTION cardumen_family(text)")
     op.execute("DROP TEXT SEARCH CONFIGURATION cardumen_es")
