@@ -16,9 +16,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(cfg)
     if not app.config["SECRET_KEY"]:
-        # Development only (production refuses to start without one): tokens
-        # then die with the process, which is what a throwaway key should do.
-        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+        # Development only (production refuses to start without one). On the embedded
+        # default the key is kept beside the cluster, so a restart neither logs everyone
+        # out nor stops members from changing a vote (ballot keys derive from it);
+        # against a given database a throwaway key dies with the process.
+        app.config["SECRET_KEY"] = (_local_secret() if not app.config["DATABASE_URL"]
+                                    else secrets.token_urlsafe(32))
     if not app.config["DATABASE_URL"]:
         from server import localdb
 
@@ -53,3 +56,25 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     return app
+
+
+def _local_secret() -> str:
+    """The development key of the embedded default, made once (readable by its owner only)."""
+    import os
+
+    from server import localdb
+
+    path = localdb.state_dir() / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"secret-key.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+        try:
+            os.link(tmp, path)  # whole or not at all; the first of two processes wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
