@@ -691,7 +691,7 @@ def search_phase(side: str, server: common.Server, db: common.BenchDB, args: arg
         statement = sql if sql is not None else RAW_SEARCH
         params = [q.params(args.radius_km) for q in queries]
         if sql is not None:  # the project's statement also binds currency and limit
-            extra = {"currency": "MXN", "limit": PAGE + 1}
+            extra = {"currency": "MXN", "limit": PAGE + 1, "min_ratings": 3}
             params = [extra | p for p in params]
         pgs = [psycopg.connect(db.conninfo, autocommit=True) for _ in range(args.clients)]
 
@@ -737,7 +737,7 @@ def index_experiment(server: common.Server, db: common.BenchDB, args: argparse.N
         if row[0]:
             notes.append(f"--try-index: {TRY_INDEX} is not usable by transactions older than it "
                          "(pg_index.indcheckxmin); its phases may not use it")
-        p0 = {"currency": "MXN", "limit": PAGE + 1} | queries[0].params(args.radius_km)
+        p0 = {"currency": "MXN", "limit": PAGE + 1, "min_ratings": 3} | queries[0].params(args.radius_km)
         explain(pg, statement, p0)
         plans[f"project, with {TRY_INDEX}"] = explain(pg, statement, p0)
         print(f"  + {TRY_INDEX}: built in {built:.1f} s, {row[1] / 2**20:.1f} MiB", file=sys.stderr)
@@ -1196,7 +1196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries = make_queries(world, args.queries, args.seed)
         statement, _ = project_sql(db, queries[0], args.radius_km)
         with psycopg.connect(db.conninfo, autocommit=True) as pg:
-            p0 = {"currency": "MXN", "limit": PAGE + 1} | queries[0].params(args.radius_km)
+            p0 = {"currency": "MXN", "limit": PAGE + 1, "min_ratings": 3} | queries[0].params(args.radius_km)
             explain(pg, statement, p0)  # once, so the plan printed is a warm one
             plans = {"project": explain(pg, statement, p0),
                      "raw": explain(pg, RAW_SEARCH, queries[0].params(args.radius_km))}
@@ -1215,7 +1215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       search_phase("raw", server, db, args, notes, queries, searcher)]
             slow = phases[0].slowest[0][1] if phases[0].slowest else 0
             with psycopg.connect(db.conninfo, autocommit=True) as pg:
-                ps = {"currency": "MXN", "limit": PAGE + 1} | queries[slow].params(args.radius_km)
+                ps = ({"currency": "MXN", "limit": PAGE + 1, "min_ratings": 3}
+                      | queries[slow].params(args.radius_km))
                 plans["project, the slowest search"] = explain(pg, statement, ps)
             if args.try_index:
                 phases += index_experiment(server, db, args, notes, queries, searcher, statement,
