@@ -48,6 +48,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "forbidden": {"en": "You are not allowed to do this.",
                   "es": "No tiene permiso para hacer esto."},
     "not_found": {"en": "Not found.", "es": "No encontrado."},
+    # a search near a point (server.geofields.NearQuery)
+    "radius_needs_point": {"en": "A radius needs lon and lat.",
+                           "es": "Un radio necesita lon y lat."},
+    "point_incomplete": {"en": "Give both lon and lat.", "es": "Indique lon y lat."},
+    "distance_needs_point": {"en": "Sorting by distance needs lon and lat.",
+                             "es": "Ordenar por distancia necesita lon y lat."},
     "method_not_allowed": {"en": "Method not allowed here.",
                            "es": "Método no permitido aquí."},
     "payload_too_large": {"en": "The request body is too large (limit {limit} bytes).",

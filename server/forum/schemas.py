@@ -11,13 +11,12 @@ from server.catalog.schemas import species_code
 from server.errors import invalid, invalid_field
 from server.forum import markup, words
 from server.forum.models import FlagReason, ModerationAction, TextFormat
-from server.geofields import GeoPoint
+from server.geofields import GeoPoint, NearQuery
 
 MAX_TITLE = 160
 MAX_BODY = 20_000
 MAX_TAGS = 10
 MAX_MENTIONS = 10
-MAX_RADIUS_KM = 1000.0
 
 
 def _one_of(enum: Any) -> validate.OneOf:
@@ -154,7 +153,7 @@ class ModeratorInSchema(Schema):
                        "(platform admins only)."})
 
 
-class ThreadQuery(Schema):
+class ThreadQuery(NearQuery):
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
         "description": "Words, in Spanish: accents, plurals and word families do not "
                        "matter (pescadores finds pesca), near misses are forgiven."})
@@ -166,11 +165,6 @@ class ThreadQuery(Schema):
     org_id = fields.UUID(load_default=None, metadata={
         "description": "Only the threads of this organization (you must belong to it)."})
     author_id = fields.UUID(load_default=None)
-    lon = fields.Float(load_default=None, allow_nan=False,
-                       validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=-90, max=90))
-    radius_km = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(
-        min=0, min_inclusive=False, max=MAX_RADIUS_KM))
     sort = fields.String(load_default=None, validate=validate.OneOf(
         ["relevance", "recent", "distance"]), metadata={
         "description": "relevance (with q: the default; newer posts rank higher), recent "
@@ -180,12 +174,6 @@ class ThreadQuery(Schema):
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **_: Any) -> None:
-        if (data.get("lon") is None) != (data.get("lat") is None):
-            raise invalid_field("lat" if data.get("lat") is None else "lon", "point_incomplete")
-        if data.get("radius_km") is not None and data.get("lon") is None:
-            raise invalid_field("radius_km", "radius_needs_point")
-        if data.get("sort") == "distance" and data.get("lon") is None:
-            raise invalid_field("sort", "distance_needs_point")
         if data.get("q") is not None and not words.words(data["q"]):
             raise invalid_field("q", "q_no_words")
         if data.get("sort") == "relevance" and not data.get("q"):

@@ -12,7 +12,7 @@ from server.catalog.schemas import species_code
 from server.catches.models import Presentation
 from server.catches.schemas import StrictDecimal
 from server.errors import invalid, invalid_field
-from server.geofields import GeoPoint, GeoPolygonal
+from server.geofields import GeoPoint, GeoPolygonal, NearQuery
 from server.market.models import Category, ListingKind, ListingStatus, OrderStatus, Preservation, Unit
 
 # Funds, metals and test codes are in ISO 4217 but no one is paid in them.
@@ -21,7 +21,6 @@ _NOT_MONEY = {"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XBA", "XBB", "XBC", "XB
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_MONEY
 MAX_PRICE = Decimal("10000000")
 MAX_QUANTITY = Decimal("1000000")
-MAX_RADIUS_KM = 1000.0  # about the width of Mexico's widest sea
 
 
 def currency(value: str) -> None:
@@ -93,7 +92,7 @@ class ListingPatchSchema(Schema):
         metadata={"description": "paused stops orders for a while; closed withdraws for good."})
 
 
-class CriteriaSchema(Schema):
+class CriteriaSchema(NearQuery):
     """What a search (or a saved search) looks for; every field optional."""
 
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
@@ -110,19 +109,10 @@ class CriteriaSchema(Schema):
                                validate=validate.Range(min=0, min_inclusive=False, max=MAX_PRICE))
     currency = fields.String(load_default="MXN", validate=currency, metadata={
         "description": "Prices are compared, filtered and sorted in this currency only."})
-    lon = fields.Float(load_default=None, allow_nan=False,
-                       validate=validate.Range(min=-180, max=180))
-    lat = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(min=-90, max=90))
-    radius_km = fields.Float(load_default=None, allow_nan=False, validate=validate.Range(
-        min=0, min_inclusive=False, max=MAX_RADIUS_KM))
     org_id = fields.UUID(load_default=None, metadata={"description": "One selling organization."})
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **_: Any) -> None:
-        if (data.get("lon") is None) != (data.get("lat") is None):
-            raise invalid_field("lat" if data.get("lat") is None else "lon", "point_incomplete")
-        if data.get("radius_km") is not None and data.get("lon") is None:
-            raise invalid_field("radius_km", "radius_needs_point")
         lo, hi = data.get("min_price"), data.get("max_price")
         if lo is not None and hi is not None and lo > hi:
             raise invalid_field("min_price", "price_range")
@@ -154,10 +144,6 @@ class SearchQuery(CriteriaSchema):
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     after = fields.String(load_default=None, metadata={"description": "next_cursor of the last page."})
 
-    @validates_schema
-    def _sort(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("sort") == "distance" and data.get("lon") is None:
-            raise invalid_field("sort", "distance_needs_point")
 
 
 class SavedSearchInSchema(CriteriaSchema):
