@@ -221,7 +221,10 @@ class ThreadFollow(MethodView):
     @auth.login_required
     def put(self, thread_id: uuid.UUID) -> Any:
         """Be told of every reply and of the solution."""
-        return self._follow(thread_id, True)
+        sess = db.session()
+        threads.follow(sess, auth.current(), thread_id, True)
+        sess.commit()
+        return _thread(thread_id)
 
     @blp.doc(**SEC)
     @blp.response(204)
@@ -233,13 +236,6 @@ class ThreadFollow(MethodView):
         threads.follow(sess, auth.current(), thread_id, False)
         sess.commit()
         return None
-
-    @staticmethod
-    def _follow(thread_id: uuid.UUID, on: bool) -> Any:
-        sess = db.session()
-        threads.follow(sess, auth.current(), thread_id, on)
-        sess.commit()
-        return _thread(thread_id)
 
 
 @blp.route("/forum/threads/<uuid:thread_id>/solution")

@@ -116,8 +116,8 @@ class PostPatchSchema(Schema):
 
     @validates_schema
     def _body_shows(self, data: dict[str, Any], **_: Any) -> None:
-        # Without a format the service keeps the post's; plain is checked here, the
-        # rendered Markdown again there.
+        # Without a format the service keeps the post's, and checks the body in it
+        # (threads.edit).
         _shows_something(data, TextFormat.plain.value)
 
 

@@ -238,6 +238,8 @@ def edit(sess: Session, p: Principal, post_id: uuid.UUID, data: dict[str, Any]) 
     if thread.locked_at is not None:
         raise ApiError(409, "thread_locked")
     fmt = data.get("format") or post.format
+    if markup.shows_nothing(data["body"], fmt):  # Markdown kept from before, rendering nothing
+        raise _invalid(FieldError("body", "text_blank"))
     post.body, post.format = data["body"], fmt
     r = markup.rendered(post.body, fmt)
     post.html, post.excerpt = r["html"], r["excerpt"]

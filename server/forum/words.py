@@ -55,22 +55,25 @@ class Query:
     any_word: str | None  # any one word, the same: to rank and to pick the best post
 
 
+# The reader's vocabularies (:scopes NULL: every one).
+IN_SCOPE = "(CAST(:scopes AS uuid[]) IS NULL OR f.scope = ANY(:scopes))"
+
 _EXPAND = text(f"""
     SELECT u.i, s.lex, u.w <> cardumen_unaccent(u.w) AS accented,
            -- typed without accents, the word may be a stem as written ("camaron" is
            -- 'camaron' of "camarón"; its own stem is 'cam', as of "cámara")
            (SELECT f.lexeme FROM forum_lexeme f
-            WHERE f.lexeme = u.w AND f.scope = ANY(:scopes) AND u.w = cardumen_unaccent(u.w)
+            WHERE f.lexeme = u.w AND {IN_SCOPE} AND u.w = cardumen_unaccent(u.w)
             LIMIT 1) AS itself,
            ARRAY(SELECT DISTINCT f.lexeme FROM forum_lexeme f
-                 WHERE f.root = cardumen_family(s.lex) AND f.scope = ANY(:scopes)
+                 WHERE f.root = cardumen_family(s.lex) AND {IN_SCOPE}
                    AND f.lexeme <> s.lex
                  ORDER BY f.lexeme LIMIT {MAX_KIN}) AS kin,
            CASE WHEN EXISTS (SELECT 1 FROM forum_lexeme f
-                             WHERE f.lexeme = s.lex AND f.scope = ANY(:scopes)) THEN '{{}}'
+                             WHERE f.lexeme = s.lex AND {IN_SCOPE}) THEN '{{}}'
                 ELSE ARRAY(SELECT n.lexeme FROM (
                                SELECT DISTINCT f.lexeme FROM forum_lexeme f
-                               WHERE f.lexeme % s.lex AND f.scope = ANY(:scopes)
+                               WHERE f.lexeme % s.lex AND {IN_SCOPE}
                                  AND similarity(f.lexeme, s.lex) >= {MIN_SIMILARITY}) n
                            ORDER BY similarity(n.lexeme, s.lex) DESC, n.lexeme LIMIT {NEAR_MAX})
            END AS near
@@ -79,9 +82,9 @@ _EXPAND = text(f"""
     ORDER BY u.i, s.lex""")
 
 
-def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID]) -> Query:
+def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID] | None) -> Query:
     """``scopes``: the vocabularies the reader may draw on (PLATFORM_SCOPE and their
-    organizations)."""
+    organizations); None: all of them (a platform moderator reads every thread)."""
     ws = words(q)
     if not ws:
         return Query([], None, None, None)
@@ -90,7 +93,7 @@ def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID]) -> Query:
     on_threads: dict[int, list[str]] = {}
     on_posts: dict[int, list[str]] = {}
     for i, lex, accented, itself, kin, near in sess.execute(
-            _EXPAND, {"words": ws, "scopes": list(scopes)}):
+            _EXPAND, {"words": ws, "scopes": None if scopes is None else list(scopes)}):
         t = on_threads.setdefault(int(i), [])
         p = on_posts.setdefault(int(i), [])
         for x in [lex, *kin]:

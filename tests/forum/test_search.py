@@ -269,3 +269,14 @@ def test_query_words() -> None:
 ])
 def test_word_families(db: Session, lexeme: str, root: str) -> None:
     assert db.scalar(text("SELECT cardumen_family(:w)"), {"w": lexeme}) == root
+
+
+def test_a_platform_admin_searches_every_cooperative_with_its_vocabulary(
+        forum: Forum, factory: Any) -> None:
+    org = str(forum.org.id)
+    t = open_thread(forum.fisher, visible_org_id=org, title="Huachinango en la bocana",
+                    body="Salió huachinango")
+    root = factory.person(platform_admin=True)
+    # A near miss, so the cooperative's vocabulary must be drawn on.
+    assert ids(find(root, q="guachinango", org_id=org)) == [t["id"]]
+    assert ids(find(forum.outsider, q="guachinango", org_id=org)) == []

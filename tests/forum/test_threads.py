@@ -306,3 +306,12 @@ def test_a_buyer_of_a_company_can_take_part(factory: Factory) -> None:
     t = open_thread(buyer, category="markets_prices", title="¿Quién vende pulpo en diciembre?",
                     body="Compramos pulpo fresco.")
     assert t["author"]["id"] == str(buyer.member.id)
+
+
+def test_an_edit_keeping_markdown_must_still_show_something(forum: Forum) -> None:
+    t = open_thread(forum.fisher, body="**Negritas**", format="markdown")
+    url = f"{POSTS}/{t['opening']['id']}"
+    body = problem(forum.fisher.api.patch(url, {"body": "[a]: https://x.example"}), 422,
+                   "validation_error")
+    assert errors_of(body) == {"body": "text_blank"}
+    assert forum.fisher.api.get(url).get_json()["body"] == "**Negritas**"
