@@ -71,6 +71,7 @@ def runtime() -> Runtime:
 
 
 def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:
+    from server.forum import tasks as forum_tasks
     from server.governance import tasks as governance_tasks
     from server.market import tasks as market_tasks
     from server.ogc import tasks as ogc_tasks
@@ -88,4 +89,6 @@ def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.A
     app.add_tasks_from(governance_tasks.bp, namespace="governance")
     app.periodic(cron=governance_tasks.CRON, periodic_id="governance-close")(
         governance_tasks.close_due)
+    app.add_tasks_from(forum_tasks.bp, namespace="forum")
+    app.periodic(cron=forum_tasks.CRON, periodic_id="forum-cool")(forum_tasks.cool)
     return app

@@ -54,6 +54,11 @@ from server.db import Base, enum_check, new_id
 UNACCENTED_CONFIG = "cardumen_es"
 UNACCENTED_MARK = "~"
 PLATFORM_SCOPE = uuid.UUID(int=0)  # forum_lexeme.scope of platform-wide threads' words
+# A thread with a post in this many days keeps its ``match`` twice: also in
+# ``recent_match``, whose GIN index holds only those threads, so a search finds its
+# most recently active candidates without reading every thread a common word is in
+# (server/forum/search.py). The forum-cool job empties it once the thread goes quiet.
+RECENT_DAYS = 30
 
 
 def _vector(column: str, written: str, unaccented: str) -> str:
@@ -112,6 +117,10 @@ class Thread(Base):
         Index("ix_forum_thread_zones", "zone_ids", postgresql_using="gin"),
         Index("ix_forum_thread_author", "author_id", "created_at"),
         Index("ix_forum_thread_match", "match", postgresql_using="gin"),
+        Index("ix_forum_thread_recent_match", "recent_match", postgresql_using="gin"),
+        # What the forum-cool job looks for: recent vectors of threads gone quiet.
+        Index("ix_forum_thread_cooling", "last_post_at",
+              postgresql_where=text("recent_match <> ''::tsvector")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -134,10 +143,13 @@ class Thread(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reply_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     # What a search matches (threads.refresh_search): every lexeme of its visible posts,
-    # without positions, those of the unaccented half prefixed with "~" (UNACCENTED_MARK),
-    # so that a query's words may be in different replies and a word typed with accents
-    # can ask for the text as written only. One small vector: no positions, no weights.
+    # without positions, and those of the unaccented half that the text as written lacks,
+    # prefixed with "~" (UNACCENTED_MARK), so that a query's words may be in different
+    # replies and a word typed with accents can ask for the text as written only. One
+    # small vector: no positions, no weights.
     match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
+    # ``match`` again while the thread has had a post in RECENT_DAYS, else empty.
+    recent_match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
     # The opening post's weighted vector: what relevance ranks (the question, its title
     # first), small enough to rank thousands of threads per search.
     summary: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))

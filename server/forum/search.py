@@ -8,7 +8,8 @@ holds them all (else the one that ranks best for any of them). Relevance is ``ts
 of the thread's question (``Thread.summary``: its title weighs most) divided by 1 + the
 time since its last post in units of RECENCY_DAYS, measured from when the first page was
 asked for (kept in the cursor, so that later pages rank alike). A query matching more
-than RANK_CANDIDATES threads ranks the RANK_CANDIDATES active last.
+than RANK_CANDIDATES threads ranks the RANK_CANDIDATES active last, found among the
+threads active in the last RECENT_DAYS first (``_recent_first``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from server.forum import access
 from server.forum import words as words_mod
-from server.forum.models import PLATFORM_SCOPE
+from server.forum.models import PLATFORM_SCOPE, RECENT_DAYS
 from server.members.auth import Principal
 from server.pages import keyset_encode, keyset_typed
 
 RECENCY_DAYS = 60
-RANK_CANDIDATES = 2000
+RANK_CANDIDATES = 500
 NEAR = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 
 # sort: (ORDER BY, keyset condition, parser of the key), over the candidates ``b``.
@@ -90,15 +91,20 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
     params["limit"] = c["limit"] + 1
     cols = "t.id, t.last_post_at, t.summary, t.location"
     candidates = f"SELECT {cols} FROM forum_thread t WHERE {where}"
+    tiers = ""
     if query.threads is not None:
         params["tsq"], params["post_all"] = query.threads, query.posts
         params["any"] = query.any_word
         candidates = (f"SELECT {cols} FROM forum_thread t "
                       f"WHERE t.match @@ CAST(:tsq AS tsquery) AND {where}")
-        if sort == "relevance":
-            # Ranking reads every candidate's summary: of a very common word, the
-            # RANK_CANDIDATES threads active last are ranked (recency is part of the rank).
-            candidates += f" ORDER BY t.last_post_at DESC, t.id DESC LIMIT {RANK_CANDIDATES}"
+        # Planned for these words: whether to walk threads by last post or read the
+        # matches through a GIN index depends on how common they are, which a generic
+        # plan of the prepared statement cannot know.
+        sess.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        if sort in ("relevance", "recent"):
+            tiers, candidates = _recent_first(cols, where, sort, keyset)
+            if sort == "recent":
+                keyset = ""  # in the tiers already
         age = "greatest(extract(epoch FROM (CAST(:asof AS timestamptz) - t.last_post_at)), 0)"
         score = (f"ts_rank(t.summary, CAST(:any AS tsquery), 1) "
                  f"/ (1 + {age} / {RECENCY_DAYS * 86400.0})")
@@ -117,7 +123,7 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
         score = "CAST(NULL AS float8)"
         best = "LEFT JOIN LATERAL (SELECT NULL::uuid AS id, NULL::text AS excerpt) best ON true"
     rows = sess.execute(text(f"""
-        WITH page AS (
+        WITH {tiers} page AS (
             SELECT b.* FROM (
                 SELECT t.id AS thread_id, {score} AS score, {distance} AS distance_m,
                        t.last_post_at
@@ -146,6 +152,36 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
                "distance": last.distance_m}[sort]
         nxt = keyset_encode(asof.isoformat(), key, last.id)
     return {"items": items, "sort": sort, "next_cursor": nxt}
+
+
+CUTOFF = f"now() - interval '{RECENT_DAYS} days'"
+
+
+def _recent_first(cols: str, where: str, sort: str, keyset: str) -> tuple[str, str]:
+    """The most recently active threads that have the words, RANK_CANDIDATES of them to
+    rank (a page and one more, sorted by recency): first from the threads active in the
+    last RECENT_DAYS (``recent_match``, a small GIN index, read whole and sorted), then,
+    only if they are too few, from the older ones (``match``), where the planner picks
+    between walking them by last post (a common word) and reading the matches through
+    the index (a rare one). The older half is not read at all when the recent one fills
+    the limit. The cut-off splits threads exactly: the job that empties
+    ``recent_match`` stays a day behind it (threads.cool)."""
+    n = str(RANK_CANDIDATES) if sort == "relevance" else ":limit"
+    after = "AND (t.last_post_at, t.id) < (:k0, :k1)" if sort == "recent" and keyset else ""
+    tiers = f"""
+        recent AS MATERIALIZED (
+            SELECT {cols} FROM forum_thread t
+            WHERE t.recent_match @@ CAST(:tsq AS tsquery) AND t.last_post_at >= {CUTOFF}
+              AND {where} {after}),"""
+    candidates = f"""
+        (SELECT * FROM recent t ORDER BY t.last_post_at DESC, t.id DESC LIMIT {n})
+        UNION ALL
+        (SELECT {cols} FROM forum_thread t
+         WHERE t.match @@ CAST(:tsq AS tsquery) AND t.last_post_at < {CUTOFF}
+           AND {where} {after}
+         ORDER BY t.last_post_at DESC, t.id DESC LIMIT {n})
+        LIMIT {n}"""
+    return tiers, candidates
 
 
 def card(r: Any) -> dict[str, Any]:

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 from server.catalog.models import Gear, Species, Zone
 from server.errors import ApiError, FieldError
 from server.forum import access, markup, words
-from server.forum.models import UNACCENTED_MARK, Category, Follow, Post, Thread, Vote
+from server.forum.models import (
+    RECENT_DAYS,
+    UNACCENTED_MARK,
+    Category,
+    Follow,
+    Post,
+    Thread,
+    Vote,
+)
 from server.members.auth import Principal
 from server.members.models import Member, Membership, MembershipStatus
 from server.notifications import services as notifications
@@ -101,18 +109,31 @@ def _notify_mentions(sess: Session, p: Principal, thread: Thread, post: Post,
     return told
 
 
-# A thread's lexemes, the unaccented half marked (models.Thread.match), and its question.
+# A thread's lexemes, the unaccented ones it lacks as written marked (models.Thread.match),
+# kept again in recent_match while it is recent (models.RECENT_DAYS), and its question.
+# An unaccented twin of a lexeme as written ("~motor" of "motor") is dropped: the query
+# asks for either (server/forum/words.py), and most words have no accent, so the vector
+# and its index are half the size.
 _REFRESH = text(f"""
+    WITH v AS (
+        SELECT coalesce(array_to_tsvector(array_agg(DISTINCT x)), '') AS lexemes FROM (
+            SELECT unnest(tsvector_to_array(ts_filter(p.search, '{{a,b}}'))) AS x
+            FROM forum_post p WHERE p.thread_id = :t AND p.hidden_at IS NULL
+            UNION ALL
+            SELECT '{UNACCENTED_MARK}' || unnest(tsvector_to_array(ts_filter(p.search, '{{c,d}}')))
+            FROM forum_post p WHERE p.thread_id = :t AND p.hidden_at IS NULL) s),
+    m AS (
+        SELECT ts_delete(v.lexemes, ARRAY(
+                   SELECT '{UNACCENTED_MARK}' || x FROM unnest(tsvector_to_array(v.lexemes)) x
+                   WHERE left(x, 1) <> '{UNACCENTED_MARK}')) AS match
+        FROM v)
     UPDATE forum_thread t SET
-        match = coalesce((
-            SELECT array_to_tsvector(array_agg(DISTINCT x)) FROM (
-                SELECT unnest(tsvector_to_array(ts_filter(p.search, '{{a,b}}'))) AS x
-                FROM forum_post p WHERE p.thread_id = t.id AND p.hidden_at IS NULL
-                UNION ALL
-                SELECT '{UNACCENTED_MARK}' || unnest(tsvector_to_array(ts_filter(p.search, '{{c,d}}')))
-                FROM forum_post p WHERE p.thread_id = t.id AND p.hidden_at IS NULL) s), ''),
+        match = m.match,
+        recent_match = CASE WHEN t.last_post_at >= now() - interval '{RECENT_DAYS} days'
+                            THEN m.match ELSE '' END,
         summary = coalesce((SELECT p.search FROM forum_post p
                             WHERE p.thread_id = t.id AND p.opening AND p.hidden_at IS NULL), '')
+    FROM m
     WHERE t.id = :t""")
 
 
@@ -382,3 +403,21 @@ def replies(sess: Session, p: Principal, thread: Thread, after: tuple[datetime, 
          "a0": after[0] if after else None, "a1": after[1] if after else None}).all()
     out = [post_dict(r, thread.solution_post_id) for r in rows[:limit]]
     return out, len(rows) > limit
+
+
+COOL_BATCH = 1000
+# A day past RECENT_DAYS, so that a search's cut-off (now minus RECENT_DAYS) never
+# reaches a thread this has emptied.
+_COOL = text(f"""
+    UPDATE forum_thread SET recent_match = ''
+    WHERE id IN (SELECT id FROM forum_thread
+                 WHERE recent_match <> ''::tsvector
+                   AND last_post_at < now() - interval '{RECENT_DAYS + 1} days'
+                 ORDER BY last_post_at LIMIT {COOL_BATCH}
+                 FOR UPDATE SKIP LOCKED)""")
+
+
+def cool(sess: Session) -> int:
+    """Empty the recent vector of up to COOL_BATCH threads gone quiet; how many. Only the
+    speed of a search waits for this: its recent half is read with a cut-off."""
+    return int(sess.execute(_COOL).rowcount)  # type: ignore[attr-defined]

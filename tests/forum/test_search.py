@@ -7,14 +7,25 @@ cooperative (org_id), whose threads nobody else can see.
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server.forum import words
+from server import jobs, pages
+from server.forum import search as search_mod
+from server.forum import tasks as forum_tasks
+from server.forum import threads, words
+from server.forum.models import RECENT_DAYS
+from server.forum.schemas import ThreadPageSchema, ThreadQuery
+from server.members.auth import Principal
+from server.members.models import Role
 from tests.conftest import errors_of, problem
 from tests.forum.conftest import THREADS, Forum, find, ids, open_thread, reply
 
@@ -280,3 +291,97 @@ def test_a_platform_admin_searches_every_cooperative_with_its_vocabulary(
     # A near miss, so the cooperative's vocabulary must be drawn on.
     assert ids(find(root, q="guachinango", org_id=org)) == [t["id"]]
     assert ids(find(forum.outsider, q="guachinango", org_id=org)) == []
+
+
+def _age(db: Session, thread_id: str, days: int) -> None:
+    """The thread's last post ``days`` ago, its vectors as the service writes them then."""
+    db.execute(text("UPDATE forum_thread SET last_post_at = now() - make_interval(days => :d) "
+                    "WHERE id = :t"), {"d": days, "t": thread_id})
+    threads.refresh_search(db, uuid.UUID(thread_id))
+    db.commit()
+
+
+def test_recent_threads_keep_their_words_twice_and_old_ones_once(forum: Forum,
+                                                                  db: Session) -> None:
+    t = open_thread(forum.fisher, visible_org_id=str(forum.org.id),
+                    title="Motor y camarón", body="El motor del camarón")["id"]
+    row = db.execute(text("SELECT tsvector_to_array(match), match = recent_match "
+                          "FROM forum_thread WHERE id = :t"), {"t": t}).one()
+    # No unaccented twin of a word that has no accent: the query asks for either.
+    assert "motor" in row[0] and "~motor" not in row[0]
+    assert row[1]
+    _age(db, t, RECENT_DAYS + 5)
+    assert db.execute(text("SELECT recent_match = '' FROM forum_thread WHERE id = :t"),
+                      {"t": t}).scalar_one()
+
+
+@pytest.mark.parametrize("sort", ["relevance", "recent"])
+def test_candidates_are_the_most_recent_across_the_cut_off(forum: Forum, db: Session,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            sort: str) -> None:
+    org = str(forum.org.id)
+    made = [open_thread(forum.fisher, visible_org_id=org, title=f"Ancla perdida {i}",
+                        body="Se perdió el ancla")["id"] for i in range(5)]
+    # Newest first: two recent threads, then three past the cut-off, older and older.
+    for days, t in zip([1, 2, RECENT_DAYS + 1, RECENT_DAYS + 40, RECENT_DAYS + 400],
+                       made, strict=True):
+        _age(db, t, days)
+    assert search(forum, "ancla", sort=sort) == made
+    # Of more than RANK_CANDIDATES, the most recent ones, on both sides of the cut-off.
+    monkeypatch.setattr(search_mod, "RANK_CANDIDATES", 3)
+    assert search(forum, "ancla") == made[:3]
+    seen, after = [], None
+    for _ in range(6):
+        page = find(forum.admin, q="ancla", org_id=org, sort="recent", limit=2,
+                    **({"after": after} if after else {}))
+        seen += ids(page)
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert seen == made  # pages of the recent sort walk over the cut-off in order
+
+
+def test_cooling_empties_quiet_threads_and_changes_no_answer(forum: Forum, app: Flask,
+                                                             db: Session) -> None:
+    org = str(forum.org.id)
+    quiet = open_thread(forum.fisher, visible_org_id=org, title="Boya de recalada",
+                        body="La boya de recalada no prende")["id"]
+    lively = open_thread(forum.fisher, visible_org_id=org, title="Boya nueva",
+                         body="Pusieron una boya nueva")["id"]
+    # Gone quiet since its vectors were written: what the job is for.
+    db.execute(text("UPDATE forum_thread SET last_post_at = now() - make_interval(days => :d) "
+                    "WHERE id = :t"), {"d": RECENT_DAYS + 2, "t": quiet})
+    db.commit()
+    before = search(forum, "boya")
+    assert before == [lively, quiet]
+    jobs.configure(dict(app.config))
+    assert forum_tasks.cool(timestamp=0)["cooled"] >= 1
+    vectors = dict(db.execute(text("SELECT id::text, recent_match <> '' FROM forum_thread "
+                                   "WHERE id IN (:a, :b)"), {"a": quiet, "b": lively}).all())
+    assert vectors == {quiet: False, lively: True}
+    assert search(forum, "boya") == before
+    assert forum_tasks.cool(timestamp=0)["cooled"] == 0
+
+
+def test_a_page_written_by_orjson_is_what_its_schema_says(forum: Forum, app: Flask,
+                                                          db: Session) -> None:
+    org = str(forum.org.id)
+    t = open_thread(forum.fisher, visible_org_id=org, title="Red de enmalle rota",
+                    body="Se rompió la red cerca del bajo", species=["LJS"],
+                    location={"type": "Point", "coordinates": [-106.41, 23.19]})["id"]
+    reply(forum.other, t, "Yo tengo una red de repuesto")
+    open_thread(forum.fisher, visible_org_id=org, title="Otra red", body="Red vieja")
+    who = Principal(forum.admin.member.id, uuid.uuid4(), False, {forum.org.id: Role.admin})
+    for crit in ({"q": "red"}, {"q": "red", "lon": -106.4, "lat": 23.2, "sort": "distance"},
+                 {"limit": 1}):
+        with app.test_request_context():
+            page = search_mod.search(db, who, ThreadQuery().load(
+                {k: str(v) for k, v in (crit | {"org_id": org}).items()}))
+        db.rollback()
+        assert page["items"]
+        written = orjson.loads(pages.dumps(page))
+        assert written == json.loads(json.dumps(ThreadPageSchema().dump(page)))
+        served = find(forum.admin, org_id=org, **crit)
+        # The cursor holds the time of its first page: the same page, not the same cursor.
+        assert (served.pop("next_cursor") is None) == (written.pop("next_cursor") is None)
+        assert written == served
