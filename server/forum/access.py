@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
@@ -18,12 +18,16 @@ from server.forum.models import Moderator, Post, Thread
 from server.members.auth import Principal
 from server.members.models import Role
 
+# An appointed moderator of the whole platform (platform admins moderate it anyway).
+PLATFORM_MODERATOR = ("EXISTS (SELECT 1 FROM forum_moderator m "
+                      "WHERE m.member_id = :member AND m.scope_org_id IS NULL)")
+_PLATFORM_MODERATOR = text(f"SELECT {PLATFORM_MODERATOR}")
+
 
 def platform_moderator(sess: Session, p: Principal) -> bool:
     if p.is_platform_admin:
         return True
-    return bool(sess.scalar(select(exists().where(
-        Moderator.member_id == p.member_id, Moderator.scope_org_id.is_(None)))))
+    return bool(sess.scalar(_PLATFORM_MODERATOR, {"member": p.member_id}))
 
 
 def moderates(sess: Session, p: Principal, scope_org_id: uuid.UUID | None) -> bool:

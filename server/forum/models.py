@@ -59,6 +59,10 @@ PLATFORM_SCOPE = uuid.UUID(int=0)  # forum_lexeme.scope of platform-wide threads
 # most recently active candidates without reading every thread a common word is in
 # (server/forum/search.py). The forum-cool job empties it once the thread goes quiet.
 RECENT_DAYS = 30
+# A thread's category, tags and solved state are lexemes of both vectors too ("#c:safety",
+# "#s:LJS", "#g:GNS", "#z:<zone id>", "#solved"), written by a trigger (migration
+# 0015), so that a search's filters are part of what the GIN index answers.
+FACET_MARK = "#"
 
 
 def _vector(column: str, written: str, unaccented: str) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.forum import access
 from server.forum import words as words_mod
-from server.forum.models import PLATFORM_SCOPE, RECENT_DAYS
+from server.forum.models import FACET_MARK, PLATFORM_SCOPE, RECENT_DAYS
 from server.members.auth import Principal
 from server.pages import keyset_encode, keyset_typed
 
@@ -68,8 +68,20 @@ def _thread_conditions(p: Principal, c: Mapping[str, Any], platform_mod: bool,
     return conds
 
 
+# One round trip before a search: whether the reader moderates the whole platform, and
+# the transaction's settings: custom plans (whether to walk threads by last post or read
+# the matches through a GIN index depends on how common the words are, which a generic
+# plan of the prepared statement cannot know) and pg_trgm's threshold, at which % filters
+# near misses before words.expand re-checks their similarity.
+_BEGIN = text(f"""
+    SELECT {access.PLATFORM_MODERATOR},
+           set_config('plan_cache_mode', 'force_custom_plan', true),
+           set_config('pg_trgm.similarity_threshold', '{words_mod.MIN_SIMILARITY}', true)""")
+
+
 def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
-    platform_mod = access.platform_moderator(sess, p)
+    platform_mod = bool(sess.execute(_BEGIN, {"member": p.member_id}).scalar())
+    platform_mod = platform_mod or p.is_platform_admin
     params: dict[str, Any] = {}
     conds = _thread_conditions(p, c, platform_mod, params)
     query = words_mod.expand(sess, c.get("q"),
@@ -93,14 +105,10 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
     candidates = f"SELECT {cols} FROM forum_thread t WHERE {where}"
     tiers = ""
     if query.threads is not None:
-        params["tsq"], params["post_all"] = query.threads, query.posts
+        params["tsq"], params["post_all"] = _with_facets(query.threads, c), query.posts
         params["any"] = query.any_word
         candidates = (f"SELECT {cols} FROM forum_thread t "
                       f"WHERE t.match @@ CAST(:tsq AS tsquery) AND {where}")
-        # Planned for these words: whether to walk threads by last post or read the
-        # matches through a GIN index depends on how common they are, which a generic
-        # plan of the prepared statement cannot know.
-        sess.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         if sort in ("relevance", "recent"):
             tiers, candidates = _recent_first(cols, where, sort, keyset)
             if sort == "recent":
@@ -155,6 +163,19 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CUTOFF = f"now() - interval '{RECENT_DAYS} days'"
+# criterion: the prefix of its lexeme in a thread's vectors (models.FACET_MARK).
+FACETS = {"category": "c:", "species": "s:", "gear": "g:", "zone": "z:"}
+
+
+def _with_facets(tsq: str, c: Mapping[str, Any]) -> str:
+    """The words and the filters that have lexemes: the GIN index answers them together,
+    where a filter on the thread's columns would read every thread with the words. The
+    filters stay in the WHERE clause too: the columns are the truth."""
+    terms = [words_mod.quote(FACET_MARK + prefix + str(c[name]))
+             for name, prefix in FACETS.items() if c.get(name) is not None]
+    if c.get("solved") is not None:
+        terms.append(("" if c["solved"] else "!") + words_mod.quote(FACET_MARK + "solved"))
+    return " & ".join([f"({tsq})", *terms]) if terms else tsq
 
 
 def _recent_first(cols: str, where: str, sort: str, keyset: str) -> tuple[str, str]:

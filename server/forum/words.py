@@ -41,7 +41,7 @@ def words(q: str | None) -> list[str]:
     return list(dict.fromkeys(re.findall(r"[^\W_]+", q.lower())))[:MAX_WORDS]
 
 
-def _quote(lexeme: str) -> str:
+def quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
@@ -84,12 +84,13 @@ _EXPAND = text(f"""
 
 def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID] | None) -> Query:
     """``scopes``: the vocabularies the reader may draw on (PLATFORM_SCOPE and their
-    organizations); None: all of them (a platform moderator reads every thread)."""
+    organizations); None: all of them (a platform moderator reads every thread). Near
+    misses are found fastest with pg_trgm.similarity_threshold at MIN_SIMILARITY in the
+    transaction (search.search sets it); at another threshold they are the same, as
+    similarity() checks them again."""
     ws = words(q)
     if not ws:
         return Query([], None, None, None)
-    # pg_trgm's % filters at its own threshold before similarity() re-checks ours.
-    sess.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {MIN_SIMILARITY}"))
     on_threads: dict[int, list[str]] = {}
     on_posts: dict[int, list[str]] = {}
     for i, lex, accented, itself, kin, near in sess.execute(
@@ -98,14 +99,14 @@ def expand(sess: Session, q: str | None, scopes: Sequence[uuid.UUID] | None) -> 
         p = on_posts.setdefault(int(i), [])
         for x in [lex, *kin]:
             # As written: the lexeme itself; typed without accents: either half.
-            t += [_quote(x)] if accented else [_quote(x), _quote(UNACCENTED_MARK + x)]
-            p.append(_quote(x) + (AS_WRITTEN if accented else ""))
+            t += [quote(x)] if accented else [quote(x), quote(UNACCENTED_MARK + x)]
+            p.append(quote(x) + (AS_WRITTEN if accented else ""))
         if itself:
-            t.append(_quote(itself))
-            p.append(_quote(itself) + AS_WRITTEN)
+            t.append(quote(itself))
+            p.append(quote(itself) + AS_WRITTEN)
         for n in near:
-            t += [_quote(n), _quote(UNACCENTED_MARK + n)]
-            p.append(_quote(n))
+            t += [quote(n), quote(UNACCENTED_MARK + n)]
+            p.append(quote(n))
     if not on_threads:
         return Query(ws, None, None, None)
 

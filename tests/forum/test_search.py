@@ -27,7 +27,7 @@ from server.forum.schemas import ThreadPageSchema, ThreadQuery
 from server.members.auth import Principal
 from server.members.models import Role
 from tests.conftest import errors_of, problem
-from tests.forum.conftest import THREADS, Forum, find, ids, open_thread, reply
+from tests.forum.conftest import THREADS, Forum, find, ids, moderate, open_thread, reply
 
 # (key, title, opening post, replies)
 CORPUS: list[tuple[str, str, str, list[str]]] = [
@@ -385,3 +385,40 @@ def test_a_page_written_by_orjson_is_what_its_schema_says(forum: Forum, app: Fla
         # The cursor holds the time of its first page: the same page, not the same cursor.
         assert (served.pop("next_cursor") is None) == (written.pop("next_cursor") is None)
         assert written == served
+
+
+def _facets(db: Session, thread_id: str) -> set[str]:
+    row = db.execute(text("SELECT tsvector_to_array(match), tsvector_to_array(recent_match) "
+                          "FROM forum_thread WHERE id = :t"), {"t": thread_id}).one()
+    db.rollback()
+    found = {x for x in row[0] if x.startswith("#")}
+    assert found == {x for x in row[1] if x.startswith("#")}  # the same in both vectors
+    return found
+
+
+def test_filters_are_lexemes_that_follow_the_thread(forum: Forum, db: Session) -> None:
+    org = str(forum.org.id)
+    zone = str(db.execute(text("SELECT id FROM zone LIMIT 1")).scalar_one())
+    db.rollback()
+    t = open_thread(forum.fisher, visible_org_id=org, category="safety", species=["LJS"],
+                    title="Bengalas vencidas", body="Las bengalas ya vencieron")["id"]
+    other = open_thread(forum.fisher, visible_org_id=org, title="Bengalas nuevas",
+                        body="Compramos bengalas")["id"]
+    assert _facets(db, t) == {"#c:safety", "#s:LJS"}
+    answer = reply(forum.other, t, "Cambiarlas cada tres años")["id"]
+    assert search(forum, "bengalas", solved="true") == []
+    assert forum.fisher.api.put(f"{THREADS}/{t}/solution", {"post_id": answer}).status_code == 200
+    assert _facets(db, t) == {"#c:safety", "#s:LJS", "#solved"}
+    assert search(forum, "bengalas", solved="true") == [t]
+    assert search(forum, "bengalas", solved="false") == [other]
+    r = forum.fisher.api.patch(f"{THREADS}/{t}", {"category": "gear_boats", "species": [],
+                                                   "zones": [zone]})
+    assert r.status_code == 200, r.get_json()
+    assert _facets(db, t) == {"#c:gear_boats", "#z:" + zone, "#solved"}
+    assert search(forum, "bengalas", category="safety") == []
+    assert search(forum, "bengalas", category="gear_boats", zone=zone, solved="true") == [t]
+    # A moderator hiding the accepted answer unsolves the thread: its lexeme goes too.
+    assert moderate(forum.admin, "post", answer, "hide").status_code == 201
+    assert _facets(db, t) == {"#c:gear_boats", "#z:" + zone}
+    assert search(forum, "bengalas", solved="true") == []
+    assert set(search(forum, "bengalas", solved="false")) == {t, other}
