@@ -54,12 +54,13 @@ from server.db import Base, enum_check, new_id
 UNACCENTED_CONFIG = "cardumen_es"
 UNACCENTED_MARK = "~"
 PLATFORM_SCOPE = uuid.UUID(int=0)  # forum_lexeme.scope of platform-wide threads' words
-# A thread with a post in this many days keeps its ``match`` twice: also in
-# ``recent_match``, whose GIN index holds only those threads, so a search finds its
-# most recently active candidates without reading every thread a common word is in
-# (server/forum/search.py). The forum-cool job empties it once the thread goes quiet.
-RECENT_DAYS = 30
-# A thread's category, tags and solved state are lexemes of both vectors too ("#c:safety",
+# A thread with a post in the last ``days`` keeps its ``match`` again in ``column``,
+# whose GIN index holds only those threads: a search finds its most recently active
+# candidates tier by tier, without reading every thread a common word is in
+# (server/forum/search.py). The forum-cool job empties a tier's vector once the thread
+# has gone quiet for longer.
+TIERS: tuple[tuple[str, int], ...] = (("recent_match", 30), ("season_match", 180))
+# A thread's category, tags and solved state are lexemes of all its vectors too ("#c:safety",
 # "#s:LJS", "#g:GNS", "#z:<zone id>", "#solved"), written by a trigger (migration
 # 0015), so that a search's filters are part of what the GIN index answers.
 FACET_MARK = "#"
@@ -122,9 +123,12 @@ class Thread(Base):
         Index("ix_forum_thread_author", "author_id", "created_at"),
         Index("ix_forum_thread_match", "match", postgresql_using="gin"),
         Index("ix_forum_thread_recent_match", "recent_match", postgresql_using="gin"),
-        # What the forum-cool job looks for: recent vectors of threads gone quiet.
+        Index("ix_forum_thread_season_match", "season_match", postgresql_using="gin"),
+        # What the forum-cool job looks for: a tier's vectors of threads gone quiet.
         Index("ix_forum_thread_cooling", "last_post_at",
               postgresql_where=text("recent_match <> ''::tsvector")),
+        Index("ix_forum_thread_season_cooling", "last_post_at",
+              postgresql_where=text("season_match <> ''::tsvector")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -152,8 +156,9 @@ class Thread(Base):
     # replies and a word typed with accents can ask for the text as written only. One
     # small vector: no positions, no weights.
     match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
-    # ``match`` again while the thread has had a post in RECENT_DAYS, else empty.
+    # ``match`` again while the thread has had a post in the tier's days (TIERS), else empty.
     recent_match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
+    season_match: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
     # The opening post's weighted vector: what relevance ranks (the question, its title
     # first), small enough to rank thousands of threads per search.
     summary: Mapped[Any] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))

@@ -9,7 +9,7 @@ of the thread's question (``Thread.summary``: its title weighs most) divided by 
 time since its last post in units of RECENCY_DAYS, measured from when the first page was
 asked for (kept in the cursor, so that later pages rank alike). A query matching more
 than RANK_CANDIDATES threads ranks the RANK_CANDIDATES active last, found among the
-threads active in the last RECENT_DAYS first (``_recent_first``).
+threads active lately first (``_recent_first``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.forum import access
 from server.forum import words as words_mod
-from server.forum.models import FACET_MARK, PLATFORM_SCOPE, RECENT_DAYS
+from server.forum.models import FACET_MARK, PLATFORM_SCOPE, TIERS
 from server.members.auth import Principal
 from server.pages import keyset_encode, keyset_typed
 
@@ -162,7 +162,6 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
     return {"items": items, "sort": sort, "next_cursor": nxt}
 
 
-CUTOFF = f"now() - interval '{RECENT_DAYS} days'"
 # criterion: the prefix of its lexeme in a thread's vectors (models.FACET_MARK).
 FACETS = {"category": "c:", "species": "s:", "gear": "g:", "zone": "z:"}
 
@@ -180,29 +179,32 @@ def _with_facets(tsq: str, c: Mapping[str, Any]) -> str:
 
 def _recent_first(cols: str, where: str, sort: str, keyset: str) -> tuple[str, str]:
     """The most recently active threads that have the words, RANK_CANDIDATES of them to
-    rank (a page and one more, sorted by recency): first from the threads active in the
-    last RECENT_DAYS (``recent_match``, a small GIN index, read whole and sorted), then,
-    only if they are too few, from the older ones (``match``), where the planner picks
-    between walking them by last post (a common word) and reading the matches through
-    the index (a rare one). The older half is not read at all when the recent one fills
-    the limit. The cut-off splits threads exactly: the job that empties
-    ``recent_match`` stays a day behind it (threads.cool)."""
+    rank (a page and one more, sorted by recency), tier by tier (models.TIERS): first the
+    threads active in the last 30 days (``recent_match``), then, only if those are too
+    few, in the last 180 (``season_match``), then the older ones (``match``). A tier's
+    small GIN index is read whole and its matches sorted; of the older threads the
+    planner picks between walking them by last post (a common word) and reading the
+    index's matches (a rare one). A tier is not read at all when the ones before fill the
+    limit. The cut-offs split threads exactly: the job that empties a tier's vector
+    stays a day behind them (threads.cool)."""
     n = str(RANK_CANDIDATES) if sort == "relevance" else ":limit"
     after = "AND (t.last_post_at, t.id) < (:k0, :k1)" if sort == "recent" and keyset else ""
-    tiers = f"""
-        recent AS MATERIALIZED (
+    cut = [f"now() - interval '{days} days'" for _, days in TIERS]
+    tiers, parts = "", []
+    for i, (column, _) in enumerate(TIERS):
+        newer = f"AND t.last_post_at < {cut[i - 1]}" if i else ""
+        tiers += f"""
+        {column} AS MATERIALIZED (
             SELECT {cols} FROM forum_thread t
-            WHERE t.recent_match @@ CAST(:tsq AS tsquery) AND t.last_post_at >= {CUTOFF}
+            WHERE t.{column} @@ CAST(:tsq AS tsquery) AND t.last_post_at >= {cut[i]} {newer}
               AND {where} {after}),"""
-    candidates = f"""
-        (SELECT * FROM recent t ORDER BY t.last_post_at DESC, t.id DESC LIMIT {n})
-        UNION ALL
-        (SELECT {cols} FROM forum_thread t
-         WHERE t.match @@ CAST(:tsq AS tsquery) AND t.last_post_at < {CUTOFF}
+        parts.append(f"(SELECT * FROM {column} t ORDER BY t.last_post_at DESC, t.id DESC "
+                     f"LIMIT {n})")
+    parts.append(f"""(SELECT {cols} FROM forum_thread t
+         WHERE t.match @@ CAST(:tsq AS tsquery) AND t.last_post_at < {cut[-1]}
            AND {where} {after}
-         ORDER BY t.last_post_at DESC, t.id DESC LIMIT {n})
-        LIMIT {n}"""
-    return tiers, candidates
+         ORDER BY t.last_post_at DESC, t.id DESC LIMIT {n})""")
+    return tiers, "\n        UNION ALL\n        ".join(parts) + f"\n        LIMIT {n}"
 
 
 def card(r: Any) -> dict[str, Any]:

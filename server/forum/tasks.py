@@ -1,6 +1,6 @@
-"""Background job of the forum: empty the recent vector of threads gone quiet, daily, so
-that the recent index stays the size of the last RECENT_DAYS (server/forum/models.py).
-Searches are right without it (they read that vector with a cut-off); only their speed
+"""Background job of the forum: empty the tiers' vectors of threads gone quiet, daily, so
+that each tier's index stays the size of its days (server/forum/models.py TIERS).
+Searches are right without it (they read each tier with a cut-off); only their speed
 drifts while it does not run."""
 
 from __future__ import annotations
@@ -25,6 +25,6 @@ def cool(timestamp: int = 0) -> dict[str, int]:
             n = threads.cool(sess)
             sess.commit()
             cooled += n
-            if n < threads.COOL_BATCH:
+            if n == 0:
                 break
     return {"cooled": cooled}

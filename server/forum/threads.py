@@ -20,7 +20,7 @@ from server.catalog.models import Gear, Species, Zone
 from server.errors import ApiError, FieldError
 from server.forum import access, markup, words
 from server.forum.models import (
-    RECENT_DAYS,
+    TIERS,
     UNACCENTED_MARK,
     Category,
     Follow,
@@ -110,10 +110,14 @@ def _notify_mentions(sess: Session, p: Principal, thread: Thread, post: Post,
 
 
 # A thread's lexemes, the unaccented ones it lacks as written marked (models.Thread.match),
-# kept again in recent_match while it is recent (models.RECENT_DAYS), and its question.
+# kept again in each tier's vector while it is recent enough (models.TIERS), and its
+# question.
 # An unaccented twin of a lexeme as written ("~motor" of "motor") is dropped: the query
 # asks for either (server/forum/words.py), and most words have no accent, so the vector
 # and its index are half the size.
+_TIER_COLUMNS = "".join(
+    f"{column} = CASE WHEN t.last_post_at >= now() - interval '{days} days' "
+    "THEN m.match ELSE '' END, " for column, days in TIERS)
 _REFRESH = text(f"""
     WITH v AS (
         SELECT coalesce(array_to_tsvector(array_agg(DISTINCT x)), '') AS lexemes FROM (
@@ -129,8 +133,7 @@ _REFRESH = text(f"""
         FROM v)
     UPDATE forum_thread t SET
         match = m.match,
-        recent_match = CASE WHEN t.last_post_at >= now() - interval '{RECENT_DAYS} days'
-                            THEN m.match ELSE '' END,
+        {_TIER_COLUMNS}
         summary = coalesce((SELECT p.search FROM forum_post p
                             WHERE p.thread_id = t.id AND p.opening AND p.hidden_at IS NULL), '')
     FROM m
@@ -406,18 +409,21 @@ def replies(sess: Session, p: Principal, thread: Thread, after: tuple[datetime, 
 
 
 COOL_BATCH = 1000
-# A day past RECENT_DAYS, so that a search's cut-off (now minus RECENT_DAYS) never
+# A day past each tier's days, so that a search's cut-off (now minus those days) never
 # reaches a thread this has emptied.
-_COOL = text(f"""
-    UPDATE forum_thread SET recent_match = ''
+_COOL = [text(f"""
+    UPDATE forum_thread SET {column} = ''
     WHERE id IN (SELECT id FROM forum_thread
-                 WHERE recent_match <> ''::tsvector
-                   AND last_post_at < now() - interval '{RECENT_DAYS + 1} days'
+                 WHERE {column} <> ''::tsvector
+                   AND last_post_at < now() - interval '{days + 1} days'
                  ORDER BY last_post_at LIMIT {COOL_BATCH}
-                 FOR UPDATE SKIP LOCKED)""")
+                 FOR UPDATE SKIP LOCKED)""") for column, days in TIERS]
 
 
 def cool(sess: Session) -> int:
-    """Empty the recent vector of up to COOL_BATCH threads gone quiet; how many. Only the
-    speed of a search waits for this: its recent half is read with a cut-off."""
-    return int(sess.execute(_COOL).rowcount)  # type: ignore[attr-defined]
+    """Empty a tier's vector of up to COOL_BATCH threads gone quiet, per tier; how many.
+    Only the speed of a search waits for this: it reads each tier with a cut-off."""
+    cooled = 0
+    for statement in _COOL:
+        cooled += int(sess.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return cooled

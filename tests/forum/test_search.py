@@ -22,7 +22,7 @@ from server import jobs, pages
 from server.forum import search as search_mod
 from server.forum import tasks as forum_tasks
 from server.forum import threads, words
-from server.forum.models import RECENT_DAYS
+from server.forum.models import TIERS
 from server.forum.schemas import ThreadPageSchema, ThreadQuery
 from server.members.auth import Principal
 from server.members.models import Role
@@ -301,64 +301,70 @@ def _age(db: Session, thread_id: str, days: int) -> None:
     db.commit()
 
 
-def test_recent_threads_keep_their_words_twice_and_old_ones_once(forum: Forum,
-                                                                  db: Session) -> None:
+RECENT, SEASON = (days for _, days in TIERS)
+TIER_VECTORS = ", ".join(f"{column} <> ''" for column, _ in TIERS)
+
+
+def test_recent_threads_keep_their_words_again_per_tier(forum: Forum, db: Session) -> None:
     t = open_thread(forum.fisher, visible_org_id=str(forum.org.id),
                     title="Motor y camarón", body="El motor del camarón")["id"]
-    row = db.execute(text("SELECT tsvector_to_array(match), match = recent_match "
-                          "FROM forum_thread WHERE id = :t"), {"t": t}).one()
+    row = db.execute(text("SELECT tsvector_to_array(match), match = recent_match, "
+                          "match = season_match FROM forum_thread WHERE id = :t"), {"t": t}).one()
     # No unaccented twin of a word that has no accent: the query asks for either.
     assert "motor" in row[0] and "~motor" not in row[0]
-    assert row[1]
-    _age(db, t, RECENT_DAYS + 5)
-    assert db.execute(text("SELECT recent_match = '' FROM forum_thread WHERE id = :t"),
-                      {"t": t}).scalar_one()
+    assert row[1] and row[2]
+    tiers = text(f"SELECT {TIER_VECTORS} FROM forum_thread WHERE id = :t")
+    _age(db, t, RECENT + 5)
+    assert tuple(db.execute(tiers, {"t": t}).one()) == (False, True)
+    _age(db, t, SEASON + 5)
+    assert tuple(db.execute(tiers, {"t": t}).one()) == (False, False)
 
 
 @pytest.mark.parametrize("sort", ["relevance", "recent"])
-def test_candidates_are_the_most_recent_across_the_cut_off(forum: Forum, db: Session,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            sort: str) -> None:
+def test_candidates_are_the_most_recent_across_the_cut_offs(forum: Forum, db: Session,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             sort: str) -> None:
     org = str(forum.org.id)
     made = [open_thread(forum.fisher, visible_org_id=org, title=f"Ancla perdida {i}",
-                        body="Se perdió el ancla")["id"] for i in range(5)]
-    # Newest first: two recent threads, then three past the cut-off, older and older.
-    for days, t in zip([1, 2, RECENT_DAYS + 1, RECENT_DAYS + 40, RECENT_DAYS + 400],
-                       made, strict=True):
+                        body="Se perdió el ancla")["id"] for i in range(6)]
+    # Newest first: two threads of the first tier, two of the second, two older ones.
+    for days, t in zip([1, 2, RECENT + 1, SEASON - 1, SEASON + 1, SEASON + 400], made,
+                       strict=True):
         _age(db, t, days)
     assert search(forum, "ancla", sort=sort) == made
-    # Of more than RANK_CANDIDATES, the most recent ones, on both sides of the cut-off.
-    monkeypatch.setattr(search_mod, "RANK_CANDIDATES", 3)
-    assert search(forum, "ancla") == made[:3]
+    # Of more than RANK_CANDIDATES, the most recent ones, whichever tiers hold them.
+    for n in (1, 2, 3, 4, 5):
+        monkeypatch.setattr(search_mod, "RANK_CANDIDATES", n)
+        assert search(forum, "ancla") == made[:n]
     seen, after = [], None
-    for _ in range(6):
+    for _ in range(8):
         page = find(forum.admin, q="ancla", org_id=org, sort="recent", limit=2,
                     **({"after": after} if after else {}))
         seen += ids(page)
         after = page["next_cursor"]
         if after is None:
             break
-    assert seen == made  # pages of the recent sort walk over the cut-off in order
+    assert seen == made  # pages of the recent sort walk over the cut-offs in order
 
 
 def test_cooling_empties_quiet_threads_and_changes_no_answer(forum: Forum, app: Flask,
                                                              db: Session) -> None:
     org = str(forum.org.id)
-    quiet = open_thread(forum.fisher, visible_org_id=org, title="Boya de recalada",
-                        body="La boya de recalada no prende")["id"]
-    lively = open_thread(forum.fisher, visible_org_id=org, title="Boya nueva",
-                         body="Pusieron una boya nueva")["id"]
+    made = {days: open_thread(forum.fisher, visible_org_id=org, title=f"Boya {days}",
+                              body="La boya de recalada no prende")["id"]
+            for days in (0, RECENT + 2, SEASON + 2)}
     # Gone quiet since its vectors were written: what the job is for.
-    db.execute(text("UPDATE forum_thread SET last_post_at = now() - make_interval(days => :d) "
-                    "WHERE id = :t"), {"d": RECENT_DAYS + 2, "t": quiet})
+    for days, t in made.items():
+        db.execute(text("UPDATE forum_thread SET last_post_at = now() - make_interval(days => :d) "
+                        "WHERE id = :t"), {"d": days, "t": t})
     db.commit()
     before = search(forum, "boya")
-    assert before == [lively, quiet]
+    assert before == list(made.values())
     jobs.configure(dict(app.config))
-    assert forum_tasks.cool(timestamp=0)["cooled"] >= 1
-    vectors = dict(db.execute(text("SELECT id::text, recent_match <> '' FROM forum_thread "
-                                   "WHERE id IN (:a, :b)"), {"a": quiet, "b": lively}).all())
-    assert vectors == {quiet: False, lively: True}
+    assert forum_tasks.cool(timestamp=0)["cooled"] >= 3
+    tiers = text(f"SELECT {TIER_VECTORS} FROM forum_thread WHERE id = :t")
+    assert [tuple(db.execute(tiers, {"t": t}).one()) for t in made.values()] == [
+        (True, True), (False, True), (False, False)]
     assert search(forum, "boya") == before
     assert forum_tasks.cool(timestamp=0)["cooled"] == 0
 
@@ -388,11 +394,13 @@ def test_a_page_written_by_orjson_is_what_its_schema_says(forum: Forum, app: Fla
 
 
 def _facets(db: Session, thread_id: str) -> set[str]:
-    row = db.execute(text("SELECT tsvector_to_array(match), tsvector_to_array(recent_match) "
-                          "FROM forum_thread WHERE id = :t"), {"t": thread_id}).one()
+    columns = ", ".join(f"tsvector_to_array({c})" for c in ["match", *(c for c, _ in TIERS)])
+    row = db.execute(text(f"SELECT {columns} FROM forum_thread WHERE id = :t"),
+                     {"t": thread_id}).one()
     db.rollback()
     found = {x for x in row[0] if x.startswith("#")}
-    assert found == {x for x in row[1] if x.startswith("#")}  # the same in both vectors
+    for vector in row[1:]:  # the same in every vector
+        assert found == {x for x in vector if x.startswith("#")}
     return found
 
 
