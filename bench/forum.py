@@ -827,11 +827,15 @@ def remember_all(db: common.BenchDB) -> int:
 
 
 def design(conn: psycopg.Connection[Any]) -> str:
-    """How threads carry their posts' words, from the schema: "match" (a thread's lexemes,
-    ``match``, and its opening post's vector, ``summary``), "vector" (the sum of its
-    posts' vectors, ``search``), or "posts" (only posts have vectors: the first design)."""
+    """How threads carry their posts' words, from the schema: "tiers" (``match`` again in
+    a vector per tier of recent threads, ``recent_match`` and ``season_match``), "match" (a
+    thread's lexemes, ``match``, and its opening post's vector, ``summary``), "vector" (the
+    sum of its posts' vectors, ``search``), or "posts" (only posts have vectors: the first
+    design)."""
     cols = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
                                        "WHERE table_name = 'forum_thread'").fetchall()}
+    if {"match", "summary", "recent_match", "season_match"} <= cols:
+        return "tiers"
     return "match" if {"match", "summary"} <= cols else "vector" if "search" in cols else "posts"
 
 
@@ -1073,6 +1077,38 @@ def raw_match_sql(q: Query) -> str:
     LIMIT {PAGE}"""
 
 
+def raw_tiers_sql(q: Query) -> str:
+    """The same answer where recent threads keep their lexemes again per tier
+    (server/forum/models.py TIERS): of each tier in turn, newest first, then of the older
+    threads, the ``search.RANK_CANDIDATES`` most recently active visible threads whose
+    vector has every word (the tsquery with the filters' lexemes, as the project's), ranked
+    as ``raw_match_sql`` ranks them, the top PAGE. Each part is a plain subquery the
+    planner plans as it likes; a later part runs only if the earlier ones fall short."""
+    from server.forum import search
+    from server.forum.models import TIERS
+
+    cap = search.RANK_CANDIDATES
+    visible = ("t.hidden_at IS NULL AND (t.visible_org_id IS NULL OR t.visible_org_id = "
+               "ANY(%(orgs)s)) " + _raw_filters(q))
+    cuts = [f"now() - interval '{days} days'" for _, days in TIERS]
+    parts = []
+    for i, (column, _) in enumerate(TIERS):
+        newer = f"AND t.last_post_at < {cuts[i - 1]}" if i else ""
+        parts.append(f"""(SELECT t.id, t.last_post_at, t.summary FROM forum_thread t
+          WHERE t.{column} @@ %(tsq)s::tsquery AND t.last_post_at >= {cuts[i]} {newer}
+            AND {visible}
+          ORDER BY t.last_post_at DESC, t.id DESC LIMIT {cap})""")
+    parts.append(f"""(SELECT t.id, t.last_post_at, t.summary FROM forum_thread t
+          WHERE t.match @@ %(tsq)s::tsquery AND t.last_post_at < {cuts[-1]} AND {visible}
+          ORDER BY t.last_post_at DESC, t.id DESC LIMIT {cap})""")
+    return f"""
+    SELECT id FROM ({" UNION ALL ".join(parts)} LIMIT {cap}) t
+    ORDER BY ts_rank(t.summary, %(any)s::tsquery, 1)
+             / (1 + greatest(extract(epoch FROM (%(asof)s - t.last_post_at)), 0) / {RECENCY_S}) DESC,
+             t.id DESC
+    LIMIT {PAGE}"""
+
+
 def raw_posts_sql(q: Query) -> str:
     """The question asked post by post (the forum's first design, and the issue's wording):
     visible posts that have every word, the best one per thread by ts_rank over its age,
@@ -1120,7 +1156,9 @@ def check_rows(server: common.Server, members: Members, db: common.BenchDB,
     location and reply count. The API's copy is then hidden by the cooperative's admin,
     so that no later search finds it."""
     post_cols = "p.search::text, p.html, p.excerpt"
-    vectors = {"match": ("match", "summary"), "vector": ("search",), "posts": ()}[kind]
+    # Tiers: the loaded thread is old, the API's copy new; their tiers' vectors differ.
+    vectors = {"tiers": ("match", "summary"), "match": ("match", "summary"),
+               "vector": ("search",), "posts": ()}[kind]
     thread_cols = ", ".join([f"t.{v}::text" for v in vectors]
                             + ["t.species_codes", "t.gear_codes", "ST_AsEWKT(t.location)",
                                "t.reply_count"])
@@ -1438,6 +1476,8 @@ def report(args: argparse.Namespace, db: common.BenchDB, version: str, code: str
             None: "could not tell: the replays run unprepared"}[prepared]
     print(f"server prepares the search statement after 5 runs on a connection: {mode}")
     print("search design (from the schema): " + {
+        "tiers": "threads keep their lexemes (match), again per tier of recent threads "
+                 "(recent_match, season_match), and their opening post's vector (summary)",
         "match": "threads keep their lexemes (match) and their opening post's vector (summary)",
         "vector": "threads keep the sum of their visible posts' vectors (search)",
         "posts": "only posts have vectors"}[setup["design"]] + f"; raw query: {setup['design']}")
@@ -1584,7 +1624,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepared = server_prepares(db, phone, queries[0].path())
         with psycopg.connect(db.conninfo) as pg:
             kind_of_search = design(pg)
-        raw_of = {"match": raw_match_sql, "vector": raw_sql, "posts": raw_posts_sql}[kind_of_search]
+        raw_of = {"tiers": raw_tiers_sql, "match": raw_match_sql, "vector": raw_sql,
+                  "posts": raw_posts_sql}[kind_of_search]
         setup["design"] = kind_of_search
         prepare = None if prepared else False
         env = {"CARDUMEN_RATE_LIMIT_PER_ADDRESS": "100000"}
