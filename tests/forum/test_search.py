@@ -430,3 +430,9 @@ def test_filters_are_lexemes_that_follow_the_thread(forum: Forum, db: Session) -
     assert _facets(db, t) == {"#c:gear_boats", "#z:" + zone}
     assert search(forum, "bengalas", solved="true") == []
     assert set(search(forum, "bengalas", solved="false")) == {t, other}
+
+
+def test_the_worker_cools_the_forum_daily() -> None:
+    app = jobs.make_app("postgresql+psycopg://nobody@localhost/none")
+    periodic = app.periodic_registry.periodic_tasks[("forum:cool", "forum-cool")]
+    assert periodic.cron == forum_tasks.CRON == "17 3 * * *"
