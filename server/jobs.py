@@ -8,6 +8,7 @@ blueprint and the periodic tick to one procrastinate ``App``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,20 @@ def runtime() -> Runtime:
     if _RUNTIME is None:
         raise RuntimeError("job runtime not configured: call server.jobs.configure(cfg)")
     return _RUNTIME
+
+
+def in_batches(step: Callable[[Session], int], batch: int) -> int:
+    """Run ``step`` (it does up to ``batch`` rows' work and says how many) again and again,
+    committing each, until it does fewer: one slow batch neither holds the others' work
+    nor the rows it locked for long. How many rows in all."""
+    done = 0
+    with runtime().maker() as sess:
+        while True:
+            n = step(sess)
+            sess.commit()
+            done += n
+            if n < batch:
+                return done
 
 
 def make_app(database_url: str, tick_cron: str = "* * * * *") -> procrastinate.App:

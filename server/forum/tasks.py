@@ -17,14 +17,5 @@ bp = procrastinate.Blueprint()
 
 @bp.task(name="cool", queue="forum", queueing_lock="forum-cool", pass_context=False)
 def cool(timestamp: int = 0) -> dict[str, int]:
-    rt = jobs.runtime()
-    cooled = 0
-    with rt.maker() as sess:
-        # Batches, each committed: a thread replied to meanwhile is not held for long.
-        while True:
-            n = threads.cool(sess)
-            sess.commit()
-            cooled += n
-            if n == 0:
-                break
-    return {"cooled": cooled}
+    # Fewer than a batch in all: fewer in every tier, so every tier is done.
+    return {"cooled": jobs.in_batches(threads.cool, threads.COOL_BATCH)}
