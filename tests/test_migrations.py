@@ -121,6 +121,9 @@ def test_upgrade_downgrade_upgrade(database_url: str) -> None:
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_touch_change'") == 9
         assert _scalar(url, "SELECT to_regclass('change_seq')::text") == "change_seq"
         assert _scalar(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_immutable'") == 12
+        # The forum's facets in every search vector of a thread (0015, 0016).
+        assert _scalar(url, "SELECT count(*) FROM pg_trigger "
+                            "WHERE tgname = 'forum_thread_facets'") == 1
         # Spanish without accents: what the marketplace's (and the forum's) search uses.
         assert _scalar(url, "SELECT cardumen_unaccent('Camarón Róbalo')") == "Camaron Robalo"
         # The forum's: Spanish stemming after unaccent, word families.

@@ -157,9 +157,10 @@ def on_post(sess: Session, p: Principal, post_id: uuid.UUID, action: str,
         thread.reply_count = Thread.reply_count + delta
     sess.flush()
     if delta:
-        refresh_search(sess, thread.id)
-        # A hidden reply's bump must not keep the thread on top of "recent".
+        # A hidden reply's bump must not keep the thread on top of "recent"; and first,
+        # so that the refresh puts the thread in the tiers of its last visible post.
         sess.execute(_LAST_POST, {"t": thread.id})
+        refresh_search(sess, thread.id)
     entry = _log(sess, p, a, thread, post, reason, thread.visible_org_id)
     if a in (A.hide, A.dismiss_flags):
         _resolve_flags(sess, entry, post_id=post.id)

@@ -52,12 +52,24 @@ def _shows_something(data: dict[str, Any], fmt_default: str) -> None:
         raise invalid_field("body", "text_blank")
 
 
+_CODE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _code(max_len: int) -> Any:
+    """A catalog or category code: letters, digits, "_". Searches put it in a tsquery's
+    facet lexeme (server/forum/search.py), and a NUL byte would reach psycopg."""
+    def check(value: str) -> None:
+        if not (1 <= len(value) <= max_len and _CODE.match(value)):
+            raise invalid("invalid_code")
+    return check
+
+
 def _tags(inner: fields.Field, **kw: Any) -> fields.List:
     return fields.List(inner, validate=validate.Length(max=MAX_TAGS), **kw)
 
 
 class ThreadInSchema(Schema):
-    category = fields.String(required=True, metadata={
+    category = fields.String(required=True, validate=_code(30), metadata={
         "description": "A code of GET /forum/categories (gear_boats, safety, ...)."})
     title = _Text(required=True, min_len=3, max_len=MAX_TITLE, one_line=True)
     body = _Text(required=True, max_len=MAX_BODY)
@@ -69,7 +81,7 @@ class ThreadInSchema(Schema):
                        "to it); omitted: everyone on the platform."})
     species = _tags(fields.String(validate=species_code), load_default=list,
                     metadata={"description": "ASFIS codes."})
-    gear = _tags(fields.String(validate=validate.Length(min=1, max=10)), load_default=list,
+    gear = _tags(fields.String(validate=_code(10)), load_default=list,
                  metadata={"description": "Gear codes of GET /catalog/gear."})
     zones = _tags(fields.UUID(), load_default=list, metadata={"description": "Zone ids."})
     location = GeoPoint(load_default=None, metadata={
@@ -85,10 +97,10 @@ class ThreadInSchema(Schema):
 
 
 class ThreadPatchSchema(Schema):
-    category = fields.String()
+    category = fields.String(validate=_code(30))
     title = _Text(min_len=3, max_len=MAX_TITLE, one_line=True)
     species = _tags(fields.String(validate=species_code))
-    gear = _tags(fields.String(validate=validate.Length(min=1, max=10)))
+    gear = _tags(fields.String(validate=_code(10)))
     zones = _tags(fields.UUID())
     location = GeoPoint(allow_none=True)
 
@@ -157,9 +169,9 @@ class ThreadQuery(NearQuery):
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=200), metadata={
         "description": "Words, in Spanish: accents, plurals and word families do not "
                        "matter (pescadores finds pesca), near misses are forgiven."})
-    category = fields.String(load_default=None)
+    category = fields.String(load_default=None, validate=_code(30))
     species = fields.String(load_default=None, validate=species_code)
-    gear = fields.String(load_default=None, validate=validate.Length(min=1, max=10))
+    gear = fields.String(load_default=None, validate=_code(10))
     zone = fields.UUID(load_default=None)
     solved = fields.Boolean(load_default=None)
     org_id = fields.UUID(load_default=None, metadata={

@@ -117,9 +117,10 @@ def search(sess: Session, p: Principal, c: Mapping[str, Any]) -> dict[str, Any]:
         score = (f"ts_rank(t.summary, CAST(:any AS tsquery), 1) "
                  f"/ (1 + {age} / {RECENCY_DAYS * 86400.0})")
         # The post that matched best, for the card: of the page's threads only, read by
-        # thread. "IS TRUE" keeps the posts' GIN index out of it: a generic plan of this
-        # prepared statement scanned the whole index for each of the page's threads
-        # (1.4 s of a 1.4 s search at 1M posts, bench/forum.py).
+        # thread. "IS TRUE" keeps the posts' GIN index out of it whatever the plan: a
+        # generic plan once scanned the whole index for each of the page's threads (1.4 s
+        # of a 1.4 s search at 1M posts, bench/forum.py); custom plans (_BEGIN) are the
+        # first guard, this the second.
         best = """LEFT JOIN LATERAL (
             SELECT p.id, p.excerpt FROM forum_post p
             WHERE p.thread_id = t.id AND p.hidden_at IS NULL
@@ -178,15 +179,19 @@ def _with_facets(tsq: str, c: Mapping[str, Any]) -> str:
 
 
 def _recent_first(cols: str, where: str, sort: str, keyset: str) -> tuple[str, str]:
-    """The most recently active threads that have the words, RANK_CANDIDATES of them to
-    rank (a page and one more, sorted by recency), tier by tier (models.TIERS): first the
+    """The most recently active threads that have the words (RANK_CANDIDATES of them to
+    rank by relevance; a page and one more sorted by recency), tier by tier
+    (models.TIERS): first the
     threads active in the last 30 days (``recent_match``), then, only if those are too
     few, in the last 180 (``season_match``), then the older ones (``match``). A tier's
     small GIN index is read whole and its matches sorted; of the older threads the
     planner picks between walking them by last post (a common word) and reading the
     index's matches (a rare one). A tier is not read at all when the ones before fill the
     limit. The cut-offs split threads exactly: the job that empties a tier's vector
-    stays a day behind them (threads.cool)."""
+    stays a day behind them (threads.cool). The final LIMIT takes the tiers' rows in the
+    order of the UNION ALL: PostgreSQL's Append runs its parts in turn (no parallel
+    Append over CTE scans), and an ORDER BY there would read every tier;
+    tests/forum/test_search.py holds the order."""
     n = str(RANK_CANDIDATES) if sort == "relevance" else ":limit"
     after = "AND (t.last_post_at, t.id) < (:k0, :k1)" if sort == "recent" and keyset else ""
     cut = [f"now() - interval '{days} days'" for _, days in TIERS]

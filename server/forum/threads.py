@@ -115,8 +115,10 @@ def _notify_mentions(sess: Session, p: Principal, thread: Thread, post: Post,
 # An unaccented twin of a lexeme as written ("~motor" of "motor") is dropped: the query
 # asks for either (server/forum/words.py), and most words have no accent, so the vector
 # and its index are half the size.
+# A day's margin past the tier's days, as the job's (cool): a thread on the edge of a
+# search's cut-off is in both tiers rather than in neither.
 _TIER_COLUMNS = "".join(
-    f"{column} = CASE WHEN t.last_post_at >= now() - interval '{days} days' "
+    f"{column} = CASE WHEN t.last_post_at >= now() - interval '{days + 1} days' "
     "THEN m.match ELSE '' END, " for column, days in TIERS)
 _REFRESH = text(f"""
     WITH v AS (

@@ -145,8 +145,11 @@ def fresh(sess: Session, p: Principal, proposal_id: uuid.UUID) -> Proposal:
     return close_if_due(sess, proposals.visible(sess, p, proposal_id))
 
 
+BATCH = 100
+
+
 def close_due(sess: Session, org_id: uuid.UUID | None = None, *, wait: bool = False,
-              limit: int = 100) -> int:
+              limit: int = BATCH) -> int:
     """Close proposals whose window has passed. The job skips rows locked by a vote or a
     reader (it comes back a minute later); a reader listing a cooperative waits, so what
     it shows is closed. Flushes, does not commit."""

@@ -17,5 +17,4 @@ bp = procrastinate.Blueprint()
 @bp.task(name="close_due", queue="governance", queueing_lock="governance-close",
          pass_context=False)
 def close_due(timestamp: int = 0) -> dict[str, int]:
-    # Batches of 100 (closing.close_due's limit), each committed.
-    return {"closed": jobs.in_batches(closing.close_due, 100)}
+    return {"closed": jobs.in_batches(closing.close_due, closing.BATCH)}

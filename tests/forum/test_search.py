@@ -207,6 +207,8 @@ def test_keyset_pages_walk_every_thread_once(forum: Forum, sort: str) -> None:
     ({"q": "x" * 201}, "q"),
     ({"q": ""}, "q"),
     ({"species": "pargo"}, "species"),
+    ({"category": "a" * 2100}, "category"),  # a facet lexeme a tsquery could not hold
+    ({"gear": "GN S"}, "gear"),
     ({"zone": "nope"}, "zone"),
     ({"solved": "quizá"}, "solved"),
     ({"limit": 0}, "limit"),
@@ -436,3 +438,22 @@ def test_the_worker_cools_the_forum_daily() -> None:
     app = jobs.make_app("postgresql+psycopg://nobody@localhost/none")
     periodic = app.periodic_registry.periodic_tasks[("forum:cool", "forum-cool")]
     assert periodic.cron == forum_tasks.CRON == "17 3 * * *"
+
+
+def test_a_restored_reply_puts_its_thread_back_in_the_recent_tier(forum: Forum,
+                                                                   db: Session) -> None:
+    org = str(forum.org.id)
+    t = open_thread(forum.fisher, visible_org_id=org, title="Ancla garreando",
+                    body="El ancla garrea con el norte")["id"]
+    # Opened weeks ago ...
+    db.execute(text("UPDATE forum_post SET created_at = now() - make_interval(days => :d) "
+                    "WHERE thread_id = :t"), {"d": RECENT + 10, "t": t})
+    _age(db, t, RECENT + 10)
+    late = reply(forum.other, t, "Ponle más cabo al ancla")["id"]  # ... and answered today
+    assert moderate(forum.admin, "post", late, "hide").status_code == 201
+    assert search(forum, "ancla") == [t]  # back to its opening post's day, still found
+    assert moderate(forum.admin, "post", late, "restore").status_code == 201
+    assert search(forum, "ancla") == [t]
+    assert search(forum, "ancla", sort="recent") == [t]
+    assert db.execute(text(f"SELECT {TIER_VECTORS} FROM forum_thread WHERE id = :t"),
+                      {"t": t}).one() == (True, True)

@@ -7,7 +7,7 @@ Create Date: 2026-12-01 20:00:00
 A search ranks the most recently active threads that have its words. Read from
 ``match`` alone, a common word meant reading every thread it is in (tens of thousands
 at 1M posts) to find the newest; ``recent_match`` holds ``match`` again for the
-threads with a post in the last 30 days (server/forum/models.py RECENT_DAYS), so its
+threads with a post in the last 30 days (server/forum/models.py TIERS), so its
 GIN index gives those first. ``match`` loses the "~" lexeme of every unaccented word
 it also holds as written ("~motor" beside "motor"): the query asks for either, so the
 vector and its index halve. Existing threads are rewritten here as
@@ -27,7 +27,7 @@ down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-RECENT_DAYS = 30  # server/forum/models.py, as of this revision
+RECENT_DAYS = 30  # server/forum/models.py TIERS' first, as of this revision
 
 
 def upgrade() -> None:

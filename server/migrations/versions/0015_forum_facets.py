@@ -9,7 +9,7 @@ words through the GIN index, then read each one to drop the others: 16,736 threa
 read for 220 kept at 1M posts. As lexemes of ``match`` and ``recent_match``
 ("#c:safety", "#s:LJS", "#g:GNS", "#z:<uuid>", "#solved") the filters are part of the
 query the index answers (server/forum/search.py). The parser never makes a lexeme
-with "#". A trigger writes them on every insert and update of a thread, so no code
+that begins with "#" (one of a URL path may hold one further in). A trigger writes them on every insert and update of a thread, so no code
 path (a patch of its tags, an accepted or withdrawn solution, a post hidden) can leave
 them stale; server/forum/models.py FACET_MARK.
 """
