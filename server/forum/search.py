@@ -181,9 +181,9 @@ def _with_facets(tsq: str, c: Mapping[str, Any]) -> str:
 def _recent_first(cols: str, where: str, sort: str, keyset: str) -> tuple[str, str]:
     """The most recently active threads that have the words (RANK_CANDIDATES of them to
     rank by relevance; a page and one more sorted by recency), tier by tier
-    (models.TIERS): first the
-    threads active in the last 30 days (``recent_match``), then, only if those are too
-    few, in the last 180 (``season_match``), then the older ones (``match``). A tier's
+    (models.TIERS): first the threads active in the last 30 days (``recent_match``),
+    then, only if those are too few, in the last 180 (``season_match``), then the older
+    ones (``match``). A tier's
     small GIN index is read whole and its matches sorted; of the older threads the
     planner picks between walking them by last post (a common word) and reading the
     index's matches (a rare one). A tier is not read at all when the ones before fill the
